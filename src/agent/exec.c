@@ -24,12 +24,19 @@ static int last_capability(void)
 	return atoi(text);
 }
 
-static int apply_capabilities(const struct oci_process *p, struct capsa_error *err)
+/* While still root: dropping from the bounding set needs CAP_SETPCAP. */
+static int drop_bounding_set(const struct oci_process *p, struct capsa_error *err)
 {
 	int last = last_capability();
 	for (int cap = 0; cap <= last; cap++)
 		if (!(p->cap_bounding & (UINT64_C(1) << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
 			return capsa_error_errno(err, -errno, "dropping capability %d from the bounding set", cap);
+	return 0;
+}
+
+static int apply_capabilities(const struct oci_process *p, struct capsa_error *err)
+{
+	int last = last_capability();
 	struct __user_cap_header_struct header = { .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
 	struct __user_cap_data_struct data[2] = {
 		{ (uint32_t)p->cap_effective, (uint32_t)p->cap_permitted, (uint32_t)p->cap_inheritable },
@@ -90,6 +97,11 @@ int process_exec(const struct oci_process *p, struct capsa_error *err)
 	if (p->umask >= 0)
 		umask((mode_t)p->umask);
 	/* keep the permitted set across setuid so the spec's capabilities can be applied after it */
+	if (p->has_capabilities) {
+		int r = drop_bounding_set(p, err);
+		if (r < 0)
+			return r;
+	}
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		return capsa_error_errno(err, -errno, "PR_SET_KEEPCAPS");
 	if (setgroups(p->n_groups, p->groups) < 0)

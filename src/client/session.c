@@ -23,7 +23,11 @@ int session_start(const struct hypervisor_ops *ops, struct hypervisor_config *cf
 		goto fail;
 	/* the port holds our request until the agent opens it: no retry loop needed */
 	if ((r = agent_check(s.agent, READY_TIMEOUT_MS, err)) < 0) {
-		capsa_error_prefix(err, "waiting for the guest agent");
+		char how[600];
+		if (ops->ended(s.vm, how, sizeof(how)))
+			r = capsa_error_set(err, -ECHILD, "the VM ended before its agent answered: %s", how);
+		else
+			capsa_error_prefix(err, "waiting for the guest agent");
 		goto fail;
 	}
 	s.ready_ms = now_ms();

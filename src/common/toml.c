@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <unistd.h>
 
 struct key_part {
 	char *name;
@@ -611,9 +611,12 @@ int toml_parse_file(const char *path, struct toml_value **ret, struct toml_error
 	/* Read to EOF rather than trust st_size: pipes and /proc files have none. */
 	for (;;) {
 		if (len == cap) {
-			if (cap > INT_MAX)
+			/* one byte past the limit tells a file of exactly the limit from a bigger one */
+			if (cap > TOML_MAX_FILE_SIZE)
 				return io_error(err, -EFBIG, "cannot read");
 			cap = cap ? 2 * cap : 4096;
+			if (cap > TOML_MAX_FILE_SIZE + 1)
+				cap = TOML_MAX_FILE_SIZE + 1;
 			char *grown = realloc(data, cap);
 			if (!grown)
 				return io_error(err, -ENOMEM, "cannot read");

@@ -49,7 +49,10 @@ struct toml_value;
 /* Parses len bytes (no NUL terminator needed). NULL on error, errno set. */
 struct toml_value *toml_parse(const char *text, size_t len, struct toml_error *err);
 
-/* Reads and parses a file; 0 or a negative errno. */
+/* Configuration files have no business being larger. */
+#define TOML_MAX_FILE_SIZE (64u << 20)
+
+/* Reads and parses a file; 0 or a negative errno (-EFBIG past TOML_MAX_FILE_SIZE). */
 int toml_parse_file(const char *path, struct toml_value **ret, struct toml_error *err);
 
 void toml_free(struct toml_value *v);

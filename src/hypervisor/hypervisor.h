@@ -75,6 +75,8 @@ struct hypervisor_ops {
 	int (*version)(const struct hypervisor_config *cfg, char *buf, size_t len, struct capsa_error *err);
 	/* Waits for the VM to end by itself (after the agent powered off); 0 when it did. */
 	int (*wait)(struct vm *vm, int timeout_ms, struct capsa_error *err);
+	/* If the VM has ended, says how (exit status, last hypervisor message) and returns true. */
+	bool (*ended)(struct vm *vm, char *buf, size_t len);
 	/* Frees the VM; stops it by force first if it still runs. */
 	void (*destroy)(struct vm *vm);
 };

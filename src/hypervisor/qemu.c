@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "common/child.h"
@@ -400,6 +401,19 @@ static int qemu_wait(struct vm *vm, int timeout_ms, struct capsa_error *err)
 	return 0;
 }
 
+static bool qemu_ended(struct vm *vm, char *buf, size_t len)
+{
+	struct qemu_vm *q = to_qemu(vm);
+	if (q->qemu.pid <= 0 || child_running(&q->qemu))
+		return false;
+	char tail[512];
+	log_tail(q->qemu_log, tail, sizeof(tail));
+	int st = q->qemu.status;
+	snprintf(buf, len, "QEMU %s %d%s%s", WIFSIGNALED(st) ? "was killed by signal" : "exited with status",
+		 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st), tail[0] ? ": " : "", tail);
+	return true;
+}
+
 static int qemu_add_device(struct vm *vm, const struct vm_device *dev, struct capsa_error *err)
 {
 	(void)vm;
@@ -506,5 +520,6 @@ const struct hypervisor_ops qemu_ops = {
 	.capabilities = qemu_capabilities,
 	.version = qemu_version,
 	.wait = qemu_wait,
+	.ended = qemu_ended,
 	.destroy = qemu_destroy,
 };

@@ -45,6 +45,11 @@ fail() {
 	failed=$((failed + 1))
 }
 
+# Under ASan/UBSan a report may still end in exit 1, so read stderr too.
+sanitizer_report() {
+	grep -Eq 'runtime error:|Sanitizer' "$work/err"
+}
+
 n=0
 while IFS= read -r path || [ -n "$path" ]; do
 	case $path in
@@ -53,7 +58,7 @@ while IFS= read -r path || [ -n "$path" ]; do
 		out=$work/out.$n
 		timeout "$per_file_timeout" "$decoder" <"$suite/$path" >"$out" 2>"$work/err"
 		rc=$?
-		if [ $rc -ne 0 ]; then
+		if [ $rc -ne 0 ] || sanitizer_report; then
 			fail "$path" "decoder exited $rc: $(head -c 300 "$work/err")"
 		elif [ ! -f "$suite/${path%.toml}.json" ]; then
 			fail "$path" "no ${path%.toml}.json in the suite"
@@ -64,7 +69,9 @@ while IFS= read -r path || [ -n "$path" ]; do
 	invalid/*.toml)
 		timeout "$per_file_timeout" "$decoder" <"$suite/$path" >/dev/null 2>"$work/err"
 		rc=$?
-		if [ $rc -eq 0 ]; then
+		if sanitizer_report; then
+			fail "$path" "sanitizer report: $(grep -Em1 'runtime error:|Sanitizer' "$work/err")"
+		elif [ $rc -eq 0 ]; then
 			fail "$path" "accepted, expected an error"
 		elif [ $rc -ne 1 ]; then
 			fail "$path" "decoder exited $rc (crash or timeout?), expected 1: $(head -c 300 "$work/err")"

@@ -78,6 +78,7 @@ int main(void)
 	_cleanup_free_ char *cmdline = NULL;
 	read_file("/proc/cmdline", 65536, &cmdline, NULL);
 	agent_options_parse(cmdline, &opt);
+	log_debug("filesystems mounted, options read");
 	setenv("PATH", "/bin:/sbin:/usr/bin:/usr/sbin", 1);
 	signal(SIGPIPE, SIG_IGN);
 

@@ -35,6 +35,7 @@ static void usage(FILE *f)
 		"  --cpus N              vCPUs (default 1)\n"
 		"  --memory MIB          guest memory (default 256)\n"
 		"  --tty                 give the container a terminal\n"
+		"  --guest-pid-ns        no pid namespace of its own: the container sees the agent as PID 1\n"
 		"  --timing              print start-up timings to stderr\n"
 		"  --debug               verbose guest; print the guest console at the end\n"
 		"  --help\n");
@@ -45,7 +46,7 @@ struct options {
 	enum accelerator accel;
 	enum shared_fs_kind shared_fs;
 	unsigned cpus, memory;
-	bool tty, timing, debug;
+	bool tty, timing, debug, guest_pid_ns;
 	char **args;
 };
 
@@ -71,7 +72,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "shared-fs", required_argument, NULL, 'f' }, { "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' }, { "tty", no_argument, NULL, 't' },
 		{ "timing", no_argument, NULL, 'T' }, { "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' }, { 0 },
+		{ "help", no_argument, NULL, 'h' }, { "guest-pid-ns", no_argument, NULL, 'P' }, { 0 },
 	};
 	*o = (struct options){ .kernel = DATADIR "/vmlinux", .initrd = DATADIR "/capsa-initrd.img", .cpus = 1,
 			       .memory = 256, .shared_fs = SHARED_FS_VIRTIO_FS };
@@ -105,6 +106,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 't': o->tty = true; break;
 		case 'T': o->timing = true; break;
 		case 'd': o->debug = true; break;
+		case 'P': o->guest_pid_ns = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
@@ -141,11 +143,20 @@ static int run(const struct options *o, const char *run_dir, struct capsa_error 
 	int r = session_start(&qemu_ops, &cfg, "capsa", &s, err);
 	if (r < 0)
 		return r;
-	long long booted = now_ms();
 
 	json_t *spec = oci_default_spec(o->args, o->tty);
 	/* the shared directory is the rootfs itself: writable, as a user would expect of capsa-client */
 	json_object_set_new(json_object_get(spec, "root"), "readonly", json_false());
+	if (o->guest_pid_ns) {
+		json_t *namespaces = json_object_get(json_object_get(spec, "linux"), "namespaces");
+		size_t i;
+		json_t *ns;
+		json_array_foreach(namespaces, i, ns)
+			if (!strcmp(json_string_value(json_object_get(ns, "type")), "pid")) {
+				json_array_remove(namespaces, i);
+				break;
+			}
+	}
 	_cleanup_free_ char *spec_json = json_dumps(spec, JSON_COMPACT);
 	json_decref(spec);
 	struct agent_exit exit_status = { 0 };
@@ -161,7 +172,6 @@ static int run(const struct options *o, const char *run_dir, struct capsa_error 
 				"container ran %lld ms\n", s.ready_ms - s.started_ms, started - s.started_ms,
 				now_ms() - started);
 	}
-	(void)booted;
 	struct capsa_error stop_err = { 0 };
 	if (session_stop(&s, 10000, &stop_err) < 0 && r >= 0)
 		fprintf(stderr, "capsa-client: warning: %s\n", stop_err.msg);

@@ -127,11 +127,12 @@ static int qemu_create(const struct hypervisor_config *cfg, struct vm **ret, str
 	q->base.ops = &qemu_ops;
 	q->agent_listener = q->qmp_listener = q->vfs_listener = q->agent_fd = q->qmp_fd = -1;
 	q->path = strdup(path);
-	q->kernel = strdup(cfg->kernel);
-	q->initrd = cfg->initrd ? strdup(cfg->initrd) : NULL;
+	q->kernel = realpath(cfg->kernel, NULL);
+	q->initrd = cfg->initrd ? realpath(cfg->initrd, NULL) : NULL;
 	q->kernel_params = strdup(cfg->kernel_params ? cfg->kernel_params : "");
 	q->machine = strdup(machine);
-	q->shared_dir = cfg->shared_dir ? strdup(cfg->shared_dir) : NULL;
+	/* helpers run with other working directories: hand them absolute paths */
+	q->shared_dir = cfg->shared_dir ? realpath(cfg->shared_dir, NULL) : NULL;
 	q->shared_tag = cfg->shared_tag ? strdup(cfg->shared_tag) : NULL;
 	q->virtiofsd = strdup(virtiofsd);
 	q->fs_cache = strdup(cfg->virtio_fs_cache ? cfg->virtio_fs_cache : "none");

@@ -14,7 +14,7 @@ DEB_PACKAGES := build-essential meson ninja-build pkg-config clang python3 \
 	libjansson-dev libprotobuf-c-dev protobuf-c-compiler libseccomp-dev libcmocka-dev \
 	libclang-rt-14-dev qemu-system-x86 busybox-static linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils
 
-.PHONY: all deps build build-asan guest kernel initrd install run check clean
+.PHONY: all deps build build-asan guest kernel initrd initrd-debug install run check clean
 
 all: build guest
 
@@ -46,6 +46,11 @@ kernel:
 initrd: build kernel
 	strip -o $(BUILD)/capsa-agent.stripped $(BUILD)/src/agent/capsa-agent
 	guest/initrd/build.sh $(KERNEL_DIR)/linux-source-6.1/usr/gen_init_cpio $(BUILD)/capsa-agent.stripped $(INITRD)
+
+# the same plus static busybox, for poking around a guest by hand
+initrd-debug: initrd
+	guest/initrd/build.sh $(KERNEL_DIR)/linux-source-6.1/usr/gen_init_cpio $(BUILD)/capsa-agent.stripped \
+		$(BUILD)/capsa-initrd-debug.img /bin/busybox
 
 guest: kernel initrd
 

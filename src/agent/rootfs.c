@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/fdio.h"
 
 static const struct {
 	const char *name;
@@ -124,36 +125,17 @@ int rootfs_secure_join(const char *root, const char *path, char *out, size_t out
 	return 0;
 }
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	char tmp[PATH_MAX];
-	if (strlen(path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	strcpy(tmp, path);
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(tmp, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Creates the mount point: a directory, or a file when binding a non-directory. */
 static int make_mount_point(const char *dest, bool as_file)
 {
 	if (!as_file)
-		return mkdir_p(dest, 0755);
+		return mkdir_parents(dest, 0755);
 	char parent[PATH_MAX];
 	snprintf(parent, sizeof(parent), "%s", dest);
 	char *slash = strrchr(parent, '/');
 	if (slash && slash != parent) {
 		*slash = '\0';
-		int r = mkdir_p(parent, 0755);
+		int r = mkdir_parents(parent, 0755);
 		if (r < 0)
 			return r;
 	}

@@ -19,22 +19,6 @@ static bool shutdown_requested;
 static char shared_mounts[MAX_SHARED][256];
 static size_t n_shared;
 
-static int mkdir_p(const char *path)
-{
-	char tmp[256];
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	for (char *p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	return mkdir(tmp, 0755) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 static int mount_shared(const Capsa__Agent__SharedFilesystem *fs, struct capsa_error *err)
 {
 	const char *mp = fs->mount_point;
@@ -46,7 +30,7 @@ static int mount_shared(const Capsa__Agent__SharedFilesystem *fs, struct capsa_e
 				       fs->tag ? fs->tag : "");
 	if (n_shared == MAX_SHARED)
 		return capsa_error_set(err, -EMFILE, "at most %d shared filesystems", MAX_SHARED);
-	int r = mkdir_p(mp);
+	int r = mkdir_parents(mp, 0755);
 	if (r < 0)
 		return capsa_error_errno(err, r, "creating mount point '%s'", mp);
 	if (!strcmp(fs->type, "virtiofs")) {

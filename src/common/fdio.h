@@ -14,5 +14,7 @@ int write_file(const char *path, const char *data, size_t len, int mode);
 int fd_set_nonblock(int fd, bool on);
 /* Milliseconds on CLOCK_MONOTONIC. */
 long long now_ms(void);
+/* mkdir -p: creates path and its missing parents. */
+int mkdir_parents(const char *path, mode_t mode);
 /* Removes a directory tree (no symlink following, stays on one filesystem). */
 int remove_tree(const char *path);

@@ -18,15 +18,23 @@ static int make_address(const char *path, struct sockaddr_un *addr, struct capsa
 	return 0;
 }
 
+/* A stream socket and the address of path, for bind or connect. */
+static int socket_for(const char *path, struct sockaddr_un *addr, struct capsa_error *err)
+{
+	int r = make_address(path, addr, err);
+	if (r < 0)
+		return r;
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd < 0 ? capsa_error_errno(err, -errno, "socket") : fd;
+}
+
 int unix_listen(const char *path, int backlog, struct capsa_error *err)
 {
 	struct sockaddr_un addr;
-	int r = make_address(path, &addr, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int fd = socket_for(path, &addr, err);
+	int r;
 	if (fd < 0)
-		return capsa_error_errno(err, -errno, "socket");
+		return fd;
 	if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		return capsa_error_errno(err, -errno, "binding '%s'", path);
 	if (listen(fd, backlog) < 0) {
@@ -40,12 +48,9 @@ int unix_listen(const char *path, int backlog, struct capsa_error *err)
 int unix_connect(const char *path, struct capsa_error *err)
 {
 	struct sockaddr_un addr;
-	int r = make_address(path, &addr, err);
-	if (r < 0)
-		return r;
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int fd = socket_for(path, &addr, err);
 	if (fd < 0)
-		return capsa_error_errno(err, -errno, "socket");
+		return fd;
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
 		return capsa_error_errno(err, -errno, "connecting to '%s'", path);
 	return steal_fd(&fd);

@@ -118,11 +118,12 @@ static void print_console(struct fixture *f)
 	free(log);
 }
 
-static void boot_with(struct fixture *f, enum shared_fs_kind fs, const char *machine)
+static void boot_full(struct fixture *f, enum shared_fs_kind fs, const char *machine, const char *params)
 {
 	struct hypervisor_config cfg = {
 		.kernel = kernel, .initrd = initrd, .machine_type = machine, .vcpus = 1, .memory_mib = 256,
 		.shared_fs = fs, .shared_dir = f->rootfs, .run_dir = f->run_dir, .accelerator = ACCEL_AUTO,
+		.kernel_params = params,
 	};
 	struct capsa_error err = { 0 };
 	int r = session_start(&qemu_ops, &cfg, "capsa-test", &f->s, &err);
@@ -133,6 +134,11 @@ static void boot_with(struct fixture *f, enum shared_fs_kind fs, const char *mac
 	f->n_pids = f->s.vm->ops->pids(f->s.vm, f->pids, 4);
 	assert_true(f->n_pids >= 1);
 	f->booted = true;
+}
+
+static void boot_with(struct fixture *f, enum shared_fs_kind fs, const char *machine)
+{
+	boot_full(f, fs, machine, NULL);
 }
 
 static void boot(struct fixture *f)
@@ -381,6 +387,48 @@ static void terminal_gives_a_pty(void **state)
 	shut_down(f);
 }
 
+static void tty_resize_and_input(void **state)
+{
+	struct fixture *f = *state;
+	boot(f);
+	char *spec = spec_for((char *[]){ "sh", "-c", "read answer; echo \"got $answer\"; stty size", NULL }, true, -1);
+	struct capsa_error err = { 0 };
+	assert_int_equal(agent_create_container(f->s.agent, "c0", spec, strlen(spec), GUEST_SHARED_DIR, &err), 0);
+	free(spec);
+	assert_int_equal(agent_start_container(f->s.agent, "c0", &err), 0);
+	assert_int_equal(agent_tty_resize(f->s.agent, "c0", "", 40, 100, &err), 0);
+	struct result r = { 0 };
+	relay_collect(f, "c0", "", "yes\n", 4, true, &r);
+	/* the terminal echoes the input, then the shell answers */
+	assert_non_null(strstr(r.out, "got yes\r\n40 100\r\n"));
+	assert_int_equal(r.exit.code, 0);
+	result_free(&r);
+	/* a process without a terminal cannot be resized */
+	spec = spec_for((char *[]){ "true", NULL }, false, -1);
+	assert_int_equal(agent_create_container(f->s.agent, "c1", spec, strlen(spec), GUEST_SHARED_DIR, &err), 0);
+	free(spec);
+	assert_int_equal(agent_tty_resize(f->s.agent, "c1", "", 40, 100, &err), -EBUSY);
+	assert_non_null(strstr(err.msg, "no terminal"));
+	shut_down(f);
+}
+
+static void agent_powers_off_when_the_host_stays_away(void **state)
+{
+	struct fixture *f = *state;
+	boot_full(f, SHARED_FS_VIRTIO_FS, "microvm", "capsa.hangup_timeout=1");
+	/* hang up: the guest's port sees the host go, and after the timeout the VM ends itself */
+	agent_client_free(f->s.agent);
+	f->s.agent = NULL;
+	struct capsa_error err = { 0 };
+	if (f->s.vm->ops->wait(f->s.vm, 30000, &err) < 0) {
+		print_console(f);
+		fail_msg("%s", err.msg);
+	}
+	char how[256];
+	assert_true(f->s.vm->ops->ended(f->s.vm, how, sizeof(how)));
+	assert_non_null(strstr(how, "exited with status 0"));
+}
+
 static void runs_as_the_spec_user(void **state)
 {
 	struct fixture *f = *state;
@@ -503,6 +551,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test_setup_teardown(exec_into_running_container, setup, teardown),
 		cmocka_unit_test_setup_teardown(terminal_gives_a_pty, setup, teardown),
 		cmocka_unit_test_setup_teardown(runs_as_the_spec_user, setup, teardown),
+		cmocka_unit_test_setup_teardown(tty_resize_and_input, setup, teardown),
+		cmocka_unit_test_setup_teardown(agent_powers_off_when_the_host_stays_away, setup, teardown),
 		cmocka_unit_test_setup_teardown(hostile_frames_over_the_serial_channel, setup, teardown),
 		cmocka_unit_test_setup_teardown(virtio_9p_shared_fs, setup, teardown),
 		cmocka_unit_test_setup_teardown(q35_machine, setup, teardown),

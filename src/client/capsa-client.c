@@ -17,23 +17,24 @@
 #include "client/session.h"
 #include "common/cleanup.h"
 #include "common/fdio.h"
-
-#define DATADIR CAPSA_PREFIX "/share/capsa"
+#include "runtime/config.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: capsa-client [OPTIONS] --rootfs DIR [--] COMMAND [ARG...]\n"
-		"Boots the capsa guest and runs COMMAND in a container whose root is DIR.\n\n"
+		"Boots the capsa guest and runs COMMAND in a container whose root is DIR.\n"
+		"Settings come from capsa's configuration (see capsa env); options override them.\n\n"
 		"  --rootfs DIR          container root filesystem (shared with the guest)\n"
-		"  --kernel PATH         guest kernel (default " DATADIR "/vmlinux)\n"
-		"  --initrd PATH         guest initrd (default " DATADIR "/capsa-initrd.img)\n"
-		"  --hypervisor PATH     QEMU binary (default /usr/bin/qemu-system-x86_64)\n"
-		"  --machine TYPE        microvm (default) or q35\n"
-		"  --accel MODE          auto (default), kvm or tcg\n"
-		"  --shared-fs KIND      virtio-fs (default) or virtio-9p\n"
-		"  --cpus N              vCPUs (default 1)\n"
-		"  --memory MIB          guest memory (default 256)\n"
+		"  --config FILE         configuration file (default: as capsa looks it up)\n"
+		"  --kernel PATH         guest kernel\n"
+		"  --initrd PATH         guest initrd\n"
+		"  --hypervisor PATH     QEMU binary\n"
+		"  --machine TYPE        microvm or q35\n"
+		"  --accel MODE          auto, kvm or tcg\n"
+		"  --shared-fs KIND      virtio-fs or virtio-9p\n"
+		"  --cpus N              vCPUs\n"
+		"  --memory MIB          guest memory\n"
 		"  --tty                 give the container a terminal\n"
 		"  --guest-pid-ns        no pid namespace of its own: the container sees the agent as PID 1\n"
 		"  --timing              print start-up timings to stderr\n"
@@ -42,10 +43,10 @@ static void usage(FILE *f)
 }
 
 struct options {
-	const char *rootfs, *kernel, *initrd, *hypervisor, *machine;
-	enum accelerator accel;
-	enum shared_fs_kind shared_fs;
-	unsigned cpus, memory;
+	const char *rootfs, *config, *kernel, *initrd, *hypervisor, *machine;
+	int accel;        /* -1: from the configuration */
+	int shared_fs;    /* -1: from the configuration */
+	unsigned cpus, memory;   /* 0: from the configuration */
 	bool tty, timing, debug, guest_pid_ns;
 	char **args;
 };
@@ -67,6 +68,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
 		{ "rootfs", required_argument, NULL, 'r' }, { "kernel", required_argument, NULL, 'k' },
+		{ "config", required_argument, NULL, 'C' },
 		{ "initrd", required_argument, NULL, 'i' }, { "hypervisor", required_argument, NULL, 'H' },
 		{ "machine", required_argument, NULL, 'M' }, { "accel", required_argument, NULL, 'a' },
 		{ "shared-fs", required_argument, NULL, 'f' }, { "cpus", required_argument, NULL, 'c' },
@@ -74,12 +76,12 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "timing", no_argument, NULL, 'T' }, { "debug", no_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' }, { "guest-pid-ns", no_argument, NULL, 'P' }, { 0 },
 	};
-	*o = (struct options){ .kernel = DATADIR "/vmlinux", .initrd = DATADIR "/capsa-initrd.img", .cpus = 1,
-			       .memory = 256, .shared_fs = SHARED_FS_VIRTIO_FS };
+	*o = (struct options){ .accel = -1, .shared_fs = -1 };
 	int c;
 	while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'r': o->rootfs = optarg; break;
+		case 'C': o->config = optarg; break;
 		case 'k': o->kernel = optarg; break;
 		case 'i': o->initrd = optarg; break;
 		case 'H': o->hypervisor = optarg; break;
@@ -134,13 +136,31 @@ static int run(const struct options *o, const char *run_dir, struct capsa_error 
 	struct stat st;
 	if (stat(o->rootfs, &st) < 0 || !S_ISDIR(st.st_mode))
 		return capsa_error_set(err, -ENOENT, "--rootfs '%s' is not a directory", o->rootfs);
-	struct hypervisor_config cfg = {
-		.path = o->hypervisor, .kernel = o->kernel, .initrd = o->initrd, .machine_type = o->machine,
-		.vcpus = o->cpus, .memory_mib = o->memory, .shared_fs = o->shared_fs, .shared_dir = o->rootfs,
-		.accelerator = o->accel, .run_dir = run_dir, .debug = o->debug,
-	};
+	struct capsa_config config;
+	int r = config_load(o->config, &config, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < config.n_warnings; i++)
+		fprintf(stderr, "capsa-client: warning: %s\n", config.warnings[i]);
+	struct hypervisor_config cfg;
+	if ((r = config_hypervisor_settings(&config, &cfg, err)) < 0) {
+		config_free(&config);
+		return r;
+	}
+	if (o->hypervisor) cfg.path = o->hypervisor;
+	if (o->kernel) cfg.kernel = o->kernel;
+	if (o->initrd) cfg.initrd = o->initrd;
+	if (o->machine) cfg.machine_type = o->machine;
+	if (o->accel >= 0) cfg.accelerator = (enum accelerator)o->accel;
+	if (o->shared_fs >= 0) cfg.shared_fs = (enum shared_fs_kind)o->shared_fs;
+	if (o->cpus) cfg.vcpus = o->cpus;
+	if (o->memory) cfg.memory_mib = o->memory;
+	if (o->debug) cfg.debug = true;
+	cfg.shared_dir = o->rootfs;
+	cfg.run_dir = run_dir;
 	struct session s;
-	int r = session_start(&qemu_ops, &cfg, "capsa", &s, err);
+	r = session_start(&qemu_ops, &cfg, "capsa", &s, err);
+	config_free(&config);   /* the driver keeps copies of what it needs */
 	if (r < 0)
 		return r;
 

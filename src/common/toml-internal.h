@@ -50,6 +50,7 @@ struct toml_value {
 			size_t len, cap;
 			uint32_t *slots;             /* hash index: entry number + 1, 0 = empty */
 			size_t slot_count;           /* power of two, 0 while the table is small */
+			uint64_t hash_key[2];        /* random per table, set with the index */
 		} table;
 	} u;
 };

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 /* Below this many keys a linear scan beats hashing. */
 #define TABLE_LINEAR_MAX 8
@@ -54,22 +56,74 @@ static void toml_freep(struct toml_value **v)
 	toml_free(*v);
 }
 
-/* FNV-1a: short keys, no need for anything stronger. */
-static uint32_t hash_key(const char *key, size_t len)
-{
-	uint32_t h = 2166136261u;
+#define ROTL64(x, b) (((x) << (b)) | ((x) >> (64 - (b))))
 
-	for (size_t i = 0; i < len; i++) {
-		h ^= (unsigned char)key[i];
-		h *= 16777619u;
-	}
-	return h;
+static void sip_round(uint64_t v[4])
+{
+	v[0] += v[1];
+	v[1] = ROTL64(v[1], 13) ^ v[0];
+	v[0] = ROTL64(v[0], 32);
+	v[2] += v[3];
+	v[3] = ROTL64(v[3], 16) ^ v[2];
+	v[0] += v[3];
+	v[3] = ROTL64(v[3], 21) ^ v[0];
+	v[2] += v[1];
+	v[1] = ROTL64(v[1], 17) ^ v[2];
+	v[2] = ROTL64(v[2], 32);
 }
 
-static void index_add(uint32_t *slots, size_t slot_count, const struct toml_entry *e, size_t entry_no)
+/*
+ * SipHash-1-3 under a random per-table key: keys chosen to collide in an
+ * unkeyed hash would turn a big table quadratic; these cannot be chosen.
+ */
+static uint64_t hash_key(const uint64_t k[2], const char *data, size_t len)
+{
+	const unsigned char *in = (const unsigned char *)data;
+	uint64_t v[4] = {
+		k[0] ^ 0x736f6d6570736575ull, k[1] ^ 0x646f72616e646f6dull,
+		k[0] ^ 0x6c7967656e657261ull, k[1] ^ 0x7465646279746573ull,
+	};
+	uint64_t last = (uint64_t)len << 56;
+	size_t whole = len - len % 8;
+
+	for (size_t i = 0; i < whole; i += 8) {
+		uint64_t m = 0;
+		for (int b = 7; b >= 0; b--)
+			m = (m << 8) | in[i + (size_t)b];
+		v[3] ^= m;
+		sip_round(v);
+		v[0] ^= m;
+	}
+	for (size_t b = 0; b < len % 8; b++)
+		last |= (uint64_t)in[whole + b] << (8 * b);
+	v[3] ^= last;
+	sip_round(v);
+	v[0] ^= last;
+	v[2] ^= 0xff;
+	for (int i = 0; i < 3; i++)
+		sip_round(v);
+	return v[0] ^ v[1] ^ v[2] ^ v[3];
+}
+
+static void new_hash_key(struct toml_value *table)
+{
+	uint64_t *k = table->u.table.hash_key;
+
+	/* Never block: early in a guest's boot the pool may not be ready yet,
+	 * and then the address and clock are a weaker but usable key. */
+	if (getrandom(k, 2 * sizeof(*k), GRND_NONBLOCK) == (ssize_t)(2 * sizeof(*k)))
+		return;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	k[0] = (uint64_t)(uintptr_t)table ^ ((uint64_t)now.tv_nsec << 32);
+	k[1] = (uint64_t)now.tv_sec * 0x9E3779B97F4A7C15ull ^ (uint64_t)(uintptr_t)k;
+}
+
+static void index_add(const struct toml_value *table, uint32_t *slots, size_t slot_count,
+		      const struct toml_entry *e, size_t entry_no)
 {
 	size_t mask = slot_count - 1;
-	size_t i = hash_key(e->key, e->key_len) & mask;
+	size_t i = hash_key(table->u.table.hash_key, e->key, e->key_len) & mask;
 
 	while (slots[i])
 		i = (i + 1) & mask;
@@ -82,8 +136,10 @@ static int index_rebuild(struct toml_value *table, size_t slot_count)
 
 	if (!slots)
 		return -ENOMEM;
+	if (!table->u.table.slots)
+		new_hash_key(table);
 	for (size_t i = 0; i < table->u.table.len; i++)
-		index_add(slots, slot_count, &table->u.table.entries[i], i);
+		index_add(table, slots, slot_count, &table->u.table.entries[i], i);
 	free(table->u.table.slots);
 	table->u.table.slots = slots;
 	table->u.table.slot_count = slot_count;
@@ -103,7 +159,8 @@ static ptrdiff_t table_find(const struct toml_value *table, const char *key, siz
 	}
 
 	size_t mask = table->u.table.slot_count - 1;
-	for (size_t i = hash_key(key, key_len) & mask; table->u.table.slots[i]; i = (i + 1) & mask) {
+	for (size_t i = hash_key(table->u.table.hash_key, key, key_len) & mask; table->u.table.slots[i];
+	     i = (i + 1) & mask) {
 		size_t n = table->u.table.slots[i] - 1;
 		if (entries[n].key_len == key_len && memcmp(entries[n].key, key, key_len) == 0)
 			return (ptrdiff_t)n;
@@ -157,7 +214,7 @@ int table_insert(struct toml_value *table, char *key, size_t key_len, struct tom
 		return 0;
 	}
 	if (slot_count)
-		index_add(table->u.table.slots, slot_count, e, len);
+		index_add(table, table->u.table.slots, slot_count, e, len);
 	table->u.table.len = len + 1;
 	return 0;
 }

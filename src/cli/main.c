@@ -1,0 +1,99 @@
+/* capsa: entry point. Parses the global options, runs the verb, prints its error. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "runtime/config.h"
+
+static const struct cli_verb verbs[] = {
+	{ "env", "print the effective configuration and host facts (TOML, or --json)", cli_env },
+	{ "check", "check whether this host can run containers with the configured hypervisor", cli_check },
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: capsa [GLOBAL OPTIONS] COMMAND [ARGS...]\n\n"
+		   "capsa runs OCI containers, each inside its own lightweight virtual machine.\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
+		fprintf(f, "  %-10s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(f, "\nglobal options:\n"
+		   "  --config FILE                  configuration file (else $" CONFIG_ENV_VAR ", " CONFIG_ETC_PATH ",\n"
+		   "                                 " CONFIG_DEFAULTS_PATH ")\n"
+		   "  --show-default-config-paths    print the configuration files tried, in order\n"
+		   "  --root DIR                     state directory (default /run/capsa)\n"
+		   "  --log FILE, --log-format text|json, --debug, --systemd-cgroup\n"
+		   "  --version, --help\n");
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_SHOW_PATHS = 256, OPT_LOG_FORMAT, OPT_SYSTEMD_CGROUP };
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "show-default-config-paths", no_argument, NULL, OPT_SHOW_PATHS },
+		{ "root", required_argument, NULL, 'r' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
+		{ "debug", no_argument, NULL, 'd' },
+		{ "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD_CGROUP },
+		{ "version", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct cli_globals g = { .root = "/run/capsa" };
+	bool show_paths = false;
+	int c;
+	while ((c = getopt_long(argc, argv, "+hv", options, NULL)) != -1) {
+		switch (c) {
+		case 'c': g.config_path = optarg; break;
+		case OPT_SHOW_PATHS: show_paths = true; break;
+		case 'r': g.root = optarg; break;
+		case 'l': g.log_path = optarg; break;
+		case OPT_LOG_FORMAT:
+			if (strcmp(optarg, "text") && strcmp(optarg, "json")) {
+				fprintf(stderr, "capsa: --log-format '%s': allowed are text, json\n", optarg);
+				return 2;
+			}
+			g.log_json = !strcmp(optarg, "json");
+			break;
+		case 'd': g.debug = true; break;
+		case OPT_SYSTEMD_CGROUP: g.systemd_cgroup = true; break;
+		case 'v':
+			printf("capsa version %s\nspec: 1.1.0\n", CAPSA_VERSION);
+			return 0;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (show_paths) {
+		const char *paths[4];
+		size_t n = config_default_paths(g.config_path, paths, 4);
+		for (size_t i = 0; i < n; i++)
+			printf("%s\n", paths[i]);
+		return 0;
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *verb = argv[optind];
+	int verb_argc = argc - optind;
+	char **verb_argv = argv + optind;
+	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++) {
+		if (strcmp(verbs[i].name, verb))
+			continue;
+		struct capsa_error err = { 0 };
+		optind = 0;   /* the verb parses its own options; 0 makes glibc start afresh */
+		int r = verbs[i].run(&g, verb_argc, verb_argv, &err);
+		if (r < 0) {
+			fprintf(stderr, "capsa: %s\n", err.code ? err.msg : strerror(-r));
+			return 1;
+		}
+		return r;
+	}
+	fprintf(stderr, "capsa: unknown command '%s' (capsa --help lists them)\n", argv[optind]);
+	return 2;
+}

@@ -30,7 +30,9 @@ for path, label in zip(sys.argv[1:], ["", " (asan)"]):
             passed += 1
         elif result == "SKIP":
             skipped += 1
-            reason = next((l for l in t.get("stdout", "").splitlines() if l.startswith("SKIP")), "SKIP: no reason given")
+            out = (t.get("stdout") or "") + "\n" + (t.get("stderr") or "")
+            lines = [l for l in out.splitlines() if l.strip()]
+            reason = next((l for l in lines if "SKIP" in l), lines[0] if lines else "SKIP: no reason given")
             print(f"skipped {t['name']}{label}: {reason}")
         else:
             failed += 1

@@ -24,6 +24,8 @@ int session_start(const struct hypervisor_ops *ops, struct hypervisor_config *cf
 	/* the port holds our request until the agent opens it: no retry loop needed */
 	if ((r = agent_check(s.agent, READY_TIMEOUT_MS, err)) < 0) {
 		char how[600];
+		/* a reset connection usually means the hypervisor is on its way out: give it a moment */
+		ops->wait(s.vm, 2000, NULL);
 		if (ops->ended(s.vm, how, sizeof(how)))
 			r = capsa_error_set(err, -ECHILD, "the VM ended before its agent answered: %s", how);
 		else

@@ -64,7 +64,7 @@ int agent_client_fd(const struct agent_client *c)
 
 int agent_client_send_raw(struct agent_client *c, const void *data, size_t len, struct capsa_error *err)
 {
-	int r = write_all(c->fd, data, len);
+	int r = send_all(c->fd, data, len);
 	if (r < 0)
 		return capsa_error_errno(err, r, "writing to the agent");
 	return 0;
@@ -87,7 +87,7 @@ int agent_client_send(struct agent_client *c, const char *method, const Protobuf
 		buffer_free(&out);
 		return capsa_error_errno(err, r, "encoding %s request", method);
 	}
-	r = write_all(c->fd, buffer_head(&out), buffer_len(&out));
+	r = send_all(c->fd, buffer_head(&out), buffer_len(&out));
 	buffer_free(&out);
 	if (r < 0)
 		return capsa_error_errno(err, r, "sending %s to the agent", method);

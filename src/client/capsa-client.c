@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -204,6 +205,8 @@ int main(int argc, char **argv)
 	struct options o;
 	if (parse_options(argc, argv, &o) < 0)
 		return 2;
+	/* a reader of our output that goes away must not kill us before the VM is cleaned up */
+	signal(SIGPIPE, SIG_IGN);
 	char run_dir[] = "/tmp/capsa-client.XXXXXX";
 	if (!mkdtemp(run_dir)) {
 		perror("capsa-client: mkdtemp");

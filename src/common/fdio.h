@@ -6,6 +6,8 @@
 #include <sys/types.h>
 
 int write_all(int fd, const void *buf, size_t len);
+/* write_all for sockets without SIGPIPE: a gone peer is -EPIPE, not a dead process. */
+int send_all(int fd, const void *buf, size_t len);
 /* Reads until len bytes or EOF; returns bytes read. */
 ssize_t read_full(int fd, void *buf, size_t len);
 /* Reads a whole (small) file into a NUL-terminated buffer, at most max bytes. */

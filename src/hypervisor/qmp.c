@@ -48,7 +48,7 @@ static int command(int fd, const char *name, long long deadline, struct capsa_er
 {
 	char buf[256];
 	int n = snprintf(buf, sizeof(buf), "{\"execute\":\"%s\"}\n", name);
-	int r = write_all(fd, buf, (size_t)n);
+	int r = send_all(fd, buf, (size_t)n);
 	if (r < 0)
 		return capsa_error_errno(err, r, "QMP: sending %s", name);
 	for (;;) {

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent/cgroup.h"
 #include "agent/log.h"
 #include "common/cleanup.h"
 #include "proto/agent.pb-c.h"
@@ -115,9 +116,19 @@ int container_create(const char *id, const char *spec_json, size_t spec_len, con
 		container_free(c);
 		return -ENOMEM;
 	}
+	if ((r = cgroup_create(id, &c->spec.resources, err)) < 0) {
+		container_free(c);
+		return r;
+	}
 	r = spawn_process(c, c->processes, &c->spec.process, true, err);
+	/* in its group before it runs a single instruction of its own */
+	if (r >= 0 && (r = cgroup_add(id, c->processes->pid, err)) < 0) {
+		kill(c->processes->pid, SIGKILL);
+		waitpid(c->processes->pid, NULL, 0);
+	}
 	if (r < 0) {
 		container_free(c);
+		cgroup_remove(id);
 		return r;
 	}
 	c->next = containers;
@@ -171,6 +182,8 @@ int container_exec(const char *id, const char *exec_id, const char *process_json
 		return -ENOMEM;
 	}
 	r = spawn_process(c, p, &op, false, err);
+	if (r >= 0)
+		r = cgroup_add(id, p->pid, err);
 	if (r >= 0)
 		r = spawn_release(p, err);
 	oci_process_free(&op);
@@ -321,8 +334,26 @@ int container_remove(const char *id, struct capsa_error *err)
 			p->exited = true;
 		}
 	container_free(c);
+	cgroup_remove(id);
 	log_info("container %s removed", id);
 	return 0;
+}
+
+int container_pause(const char *id, bool pause, struct capsa_error *err)
+{
+	struct container *c = container_find(id);
+	if (!c)
+		return capsa_error_set(err, -ENOENT, "no container '%.200s'", id);
+	if (!c->started || c->processes->exited)
+		return capsa_error_set(err, -ESRCH, "container '%s' is not running", id);
+	return cgroup_freeze(id, pause, err);
+}
+
+int container_pids(const char *id, uint32_t **ret, size_t *ret_n, struct capsa_error *err)
+{
+	if (!container_find(id))
+		return capsa_error_set(err, -ENOENT, "no container '%.200s'", id);
+	return cgroup_pids(id, ret, ret_n, err);
 }
 
 void containers_remove_all(void)

@@ -25,6 +25,9 @@ int container_exec(const char *id, const char *exec_id, const char *process_json
 /* Kills what is left of the container and forgets it. */
 int container_remove(const char *id, struct capsa_error *err);
 void containers_remove_all(void);
+/* Freezes or thaws every process of the container (its cgroup). */
+int container_pause(const char *id, bool pause, struct capsa_error *err);
+int container_pids(const char *id, uint32_t **ret, size_t *ret_n, struct capsa_error *err);
 
 /* Looks up a process; exec_id "" is the container's init. NULL with err filled if absent. */
 struct process *process_find(const char *container_id, const char *exec_id, struct capsa_error *err);

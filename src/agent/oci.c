@@ -306,12 +306,49 @@ static int parse_devices(json_t *linux_obj, struct oci_spec *s, struct capsa_err
 	return 0;
 }
 
+static int get_int(json_t *parent, const char *key, const char *where, long long *ret, struct capsa_error *err)
+{
+	json_t *v = json_object_get(parent, key);
+	if (!v || json_is_null(v))
+		return 0;
+	if (!json_is_integer(v))
+		return capsa_error_set(err, -EINVAL, "%s.%s: must be an integer", where, key);
+	*ret = json_integer_value(v);
+	return 0;
+}
+
+static int parse_resources(json_t *l, struct oci_resources *res, struct capsa_error *err)
+{
+	*res = (struct oci_resources){ .memory_limit = -1, .cpu_quota = -1, .pids_limit = -1 };
+	json_t *r = json_object_get(l, "resources");
+	if (!r)
+		return 0;
+	json_t *memory = json_object_get(r, "memory"), *cpu = json_object_get(r, "cpu"), *pids = json_object_get(r, "pids");
+	long long period = 0, shares = 0;
+	int ret;
+	if ((ret = get_int(memory, "limit", "linux.resources.memory", &res->memory_limit, err)) < 0 ||
+	    (ret = get_int(cpu, "quota", "linux.resources.cpu", &res->cpu_quota, err)) < 0 ||
+	    (ret = get_int(cpu, "period", "linux.resources.cpu", &period, err)) < 0 ||
+	    (ret = get_int(cpu, "shares", "linux.resources.cpu", &shares, err)) < 0 ||
+	    (ret = get_int(pids, "limit", "linux.resources.pids", &res->pids_limit, err)) < 0 ||
+	    (ret = get_string(cpu, "cpus", "linux.resources.cpu", false, &res->cpuset_cpus, err)) < 0)
+		return ret;
+	if (period < 0 || shares < 0)
+		return capsa_error_set(err, -EINVAL, "linux.resources.cpu: period and shares must not be negative");
+	res->cpu_period = (unsigned long long)period;
+	res->cpu_shares = (unsigned long long)shares;
+	return 0;
+}
+
 static int parse_linux(json_t *root, struct oci_spec *s, struct capsa_error *err)
 {
 	json_t *l = json_object_get(root, "linux");
 	int r;
+	s->resources = (struct oci_resources){ .memory_limit = -1, .cpu_quota = -1, .pids_limit = -1 };
 	if (!l)
 		return 0;
+	if ((r = parse_resources(l, &s->resources, err)) < 0)
+		return r;
 	json_t *namespaces = json_object_get(l, "namespaces");
 	if (namespaces) {
 		size_t i;
@@ -439,5 +476,6 @@ void oci_spec_free(struct oci_spec *s)
 	free_strv(s->readonly_paths);
 	free_strv(s->sysctl);
 	free(s->rootfs_propagation);
+	free(s->resources.cpuset_cpus);
 	*s = (struct oci_spec){ 0 };
 }

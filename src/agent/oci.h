@@ -47,6 +47,16 @@ struct oci_device {
 	gid_t gid;
 };
 
+/* linux.resources: -1 (or 0 for the unsigned ones) when not given */
+struct oci_resources {
+	long long memory_limit;      /* bytes */
+	long long cpu_quota;         /* microseconds per period */
+	unsigned long long cpu_period;
+	unsigned long long cpu_shares;
+	long long pids_limit;
+	char *cpuset_cpus;
+};
+
 struct oci_spec {
 	struct oci_process process;
 	char *root_path;
@@ -61,6 +71,7 @@ struct oci_spec {
 	struct oci_device *devices;
 	size_t n_devices;
 	char **sysctl;        /* key=value pairs, NULL-terminated */
+	struct oci_resources resources;
 };
 
 /* Parses config.json bytes; errors name the offending field. */

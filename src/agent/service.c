@@ -1,5 +1,6 @@
 /* The AgentService methods: decode, validate, act, answer. */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/utsname.h>
 
@@ -129,6 +130,47 @@ static void remove_container(struct call call, const uint8_t *payload, size_t le
 		return;
 	struct capsa_error err = { 0 };
 	reply_result(call, container_remove(req->container_id, &err), &err);
+	FREE(req);
+}
+
+static void pause_or_resume(struct call call, const uint8_t *payload, size_t len, bool pause)
+{
+	Capsa__Agent__ContainerRequest *req = UNPACK(capsa__agent__container_request__unpack, call, payload, len);
+	if (!req)
+		return;
+	struct capsa_error err = { 0 };
+	reply_result(call, container_pause(req->container_id, pause, &err), &err);
+	FREE(req);
+}
+
+static void pause_container(struct call call, const uint8_t *payload, size_t len)
+{
+	pause_or_resume(call, payload, len, true);
+}
+
+static void resume_container(struct call call, const uint8_t *payload, size_t len)
+{
+	pause_or_resume(call, payload, len, false);
+}
+
+static void list_processes(struct call call, const uint8_t *payload, size_t len)
+{
+	Capsa__Agent__ContainerRequest *req = UNPACK(capsa__agent__container_request__unpack, call, payload, len);
+	if (!req)
+		return;
+	struct capsa_error err = { 0 };
+	uint32_t *pids = NULL;
+	size_t n = 0;
+	int r = container_pids(req->container_id, &pids, &n, &err);
+	if (r < 0) {
+		reply_result(call, r, &err);
+	} else {
+		Capsa__Agent__ListProcessesResponse resp = CAPSA__AGENT__LIST_PROCESSES_RESPONSE__INIT;
+		resp.pids = pids;
+		resp.n_pids = n;
+		server_reply(call, &resp.base);
+	}
+	free(pids);
 	FREE(req);
 }
 
@@ -270,5 +312,8 @@ const struct method agent_methods[] = {
 	{ "ReadStdout", read_stdout },
 	{ "ReadStderr", read_stderr },
 	{ "TtyWinResize", tty_win_resize },
+	{ "PauseContainer", pause_container },
+	{ "ResumeContainer", resume_container },
+	{ "ListProcesses", list_processes },
 };
 const size_t agent_methods_count = sizeof(agent_methods) / sizeof(agent_methods[0]);

@@ -89,6 +89,30 @@ int agent_remove_container(struct agent_client *c, const char *id, struct capsa_
 	return container_call(c, "RemoveContainer", id, err);
 }
 
+int agent_pause_container(struct agent_client *c, const char *id, bool pause, struct capsa_error *err)
+{
+	return container_call(c, pause ? "PauseContainer" : "ResumeContainer", id, err);
+}
+
+int agent_list_processes(struct agent_client *c, const char *id, uint32_t **ret, size_t *ret_n, struct capsa_error *err)
+{
+	Capsa__Agent__ContainerRequest req = CAPSA__AGENT__CONTAINER_REQUEST__INIT;
+	Capsa__Agent__ListProcessesResponse *resp = NULL;
+	req.container_id = (char *)id;
+	int r = CALL(c, "ListProcesses", req, &capsa__agent__list_processes_response__descriptor, &resp, err);
+	if (r < 0)
+		return r;
+	*ret = malloc((resp->n_pids + 1) * sizeof(uint32_t));
+	if (!*ret) {
+		capsa__agent__list_processes_response__free_unpacked(resp, NULL);
+		return capsa_error_set(err, -ENOMEM, "out of memory");
+	}
+	memcpy(*ret, resp->pids, resp->n_pids * sizeof(uint32_t));
+	*ret_n = resp->n_pids;
+	capsa__agent__list_processes_response__free_unpacked(resp, NULL);
+	return 0;
+}
+
 int agent_exec_process(struct agent_client *c, const char *id, const char *exec_id, const char *process_json,
 		       size_t len, struct capsa_error *err)
 {

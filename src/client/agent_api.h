@@ -38,6 +38,9 @@ int agent_signal_process(struct agent_client *c, const char *id, const char *exe
 			 struct capsa_error *err);
 int agent_wait_process(struct agent_client *c, const char *id, const char *exec_id, struct agent_exit *ret,
 		       struct capsa_error *err);
+int agent_pause_container(struct agent_client *c, const char *id, bool pause, struct capsa_error *err);
+/* Guest pids of the container's processes; *ret is malloc'd. */
+int agent_list_processes(struct agent_client *c, const char *id, uint32_t **ret, size_t *ret_n, struct capsa_error *err);
 int agent_tty_resize(struct agent_client *c, const char *id, const char *exec_id, unsigned rows, unsigned columns,
 		     struct capsa_error *err);
 

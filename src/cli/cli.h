@@ -21,5 +21,17 @@ struct cli_verb {
 	int (*run)(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
 };
 
+int cli_create(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_run(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_start(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_state(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_kill(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_delete(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_exec(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_ps(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_list(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_pause(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_spec(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
+int cli_features(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
 int cli_env(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);
 int cli_check(const struct cli_globals *g, int argc, char **argv, struct capsa_error *err);

@@ -9,6 +9,19 @@
 #include "runtime/config.h"
 
 static const struct cli_verb verbs[] = {
+	{ "create", "create a container (in its own VM) from a bundle; start runs its process", cli_create },
+	{ "start", "start the process of a created container", cli_start },
+	{ "run", "create and start a container; without -d, wait for it and remove it", cli_run },
+	{ "state", "print a container's state as JSON", cli_state },
+	{ "kill", "send a signal to a container's process (--all: to every process)", cli_kill },
+	{ "delete", "remove a container (--force: stop it first)", cli_delete },
+	{ "exec", "run another process in a running container", cli_exec },
+	{ "ps", "list the processes of a container (guest pids)", cli_ps },
+	{ "list", "list containers", cli_list },
+	{ "pause", "freeze every process of a container", cli_pause },
+	{ "resume", "thaw a paused container", cli_pause },
+	{ "spec", "write a default config.json", cli_spec },
+	{ "features", "print what this runtime supports, as JSON", cli_features },
 	{ "env", "print the effective configuration and host facts (TOML, or --json)", cli_env },
 	{ "check", "check whether this host can run containers with the configured hypervisor", cli_check },
 };

@@ -59,10 +59,11 @@ install: all
 	install -d $(DATADIR)
 	install -m 0644 $(KERNEL_DIR)/vmlinux $(KERNEL_DIR)/bzImage $(INITRD) $(DATADIR)/
 
+# the main job: a busybox OCI bundle run by `capsa run`, in its own VM
 run: deps install
-	@tests/make-busybox-rootfs.sh $(BUILD)/demo-rootfs
-	$(PREFIX)/bin/capsa-client --timing --rootfs $(BUILD)/demo-rootfs -- \
+	@tests/make-oci-bundle.sh $(PREFIX)/bin/capsa $(BUILD)/demo-bundle \
 		sh -c 'echo hello from a VM; echo "guest kernel: $$(uname -r), host kernel: $(shell uname -r)"'
+	$(PREFIX)/bin/capsa run --bundle $(BUILD)/demo-bundle capsa-demo-$$$$
 
 check: deps install build-asan
 	tests/run-all.sh $(BUILD) $(ASAN_BUILD)

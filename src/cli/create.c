@@ -90,6 +90,8 @@ static int create_container(const struct cli_globals *g, const struct create_opt
 {
 	struct bundle b;
 	struct capsa_config config;
+	if (!valid_container_id(o->id))
+		return capsa_error_set(err, -EINVAL, "invalid container id '%s': use letters, digits, '_', '.', '-', '+'", o->id);
 	int r = bundle_load(o->bundle, &b, err);
 	if (r < 0)
 		return r;

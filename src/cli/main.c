@@ -5,7 +5,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
 #include "cli/cli.h"
+#include "cli/util.h"
 #include "runtime/config.h"
 
 static const struct cli_verb verbs[] = {
@@ -39,6 +42,29 @@ static void usage(FILE *f)
 		   "  --root DIR                     state directory (default /run/capsa)\n"
 		   "  --log FILE, --log-format text|json, --debug, --systemd-cgroup\n"
 		   "  --version, --help\n");
+}
+
+/* Errors also go to --log, as runc writes them: containerd's shim shows the last "error" line. */
+static void log_error(const struct cli_globals *g, const char *msg)
+{
+	if (!g->log_path)
+		return;
+	FILE *f = fopen(g->log_path, "ae");
+	if (!f)
+		return;
+	char now[64];
+	rfc3339_now(now, sizeof(now));
+	if (g->log_json) {
+		json_t *line = json_pack("{s:s, s:s, s:s}", "level", "error", "msg", msg, "time", now);
+		char *text = line ? json_dumps(line, JSON_COMPACT) : NULL;
+		if (text)
+			fprintf(f, "%s\n", text);
+		free(text);
+		json_decref(line);
+	} else {
+		fprintf(f, "time=\"%s\" level=error msg=\"%s\"\n", now, msg);
+	}
+	fclose(f);
 }
 
 int main(int argc, char **argv)
@@ -102,7 +128,9 @@ int main(int argc, char **argv)
 		optind = 0;   /* the verb parses its own options; 0 makes glibc start afresh */
 		int r = verbs[i].run(&g, verb_argc, verb_argv, &err);
 		if (r < 0) {
-			fprintf(stderr, "capsa: %s\n", err.code ? err.msg : strerror(-r));
+			const char *msg = err.code ? err.msg : strerror(-r);
+			fprintf(stderr, "capsa: %s\n", msg);
+			log_error(&g, msg);
 			return 1;
 		}
 		return r;

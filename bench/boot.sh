@@ -50,7 +50,7 @@ for m in microvm q35; do
 		"[bare: $(tr '\n' ' ' < "$work/bare-$m")] [capsa: $(tr '\n' ' ' < "$work/capsa-$m")]"
 done
 
-rss=$("$client" --kernel "$kernel" --initrd "$initrd" --rootfs "$work/rootfs" --guest-pid-ns -- \
-	sh -c 'grep VmRSS /proc/1/status' | awk '{print $2, $3}')
+rss=$("$client" --kernel "$kernel" --initrd "$initrd" --rootfs "$work/rootfs" --guest-pid-ns --privileged -- \
+	sh -c 'grep -E "^Rss:" /proc/1/smaps_rollup' | awk '{print $2, $3}')
 echo "agent (guest PID 1) RSS: $rss"
 echo "sizes: vmlinux $(stat -c %s "$kernel"), bzImage $(stat -c %s "$build/guest-kernel/bzImage"), initrd $(stat -c %s "$initrd"), agent (stripped) $(stat -c %s "$build/capsa-agent.stripped") bytes"

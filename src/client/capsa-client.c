@@ -17,6 +17,7 @@
 #include "client/relay.h"
 #include "client/session.h"
 #include "common/cleanup.h"
+#include "common/capability.h"
 #include "common/fdio.h"
 #include "runtime/config.h"
 
@@ -38,6 +39,7 @@ static void usage(FILE *f)
 		"  --memory MIB          guest memory\n"
 		"  --tty                 give the container a terminal\n"
 		"  --guest-pid-ns        no pid namespace of its own: the container sees the agent as PID 1\n"
+		"  --privileged          every capability (with --guest-pid-ns: to read the agent's /proc files)\n"
 		"  --timing              print start-up timings to stderr\n"
 		"  --debug               verbose guest; print the guest console at the end\n"
 		"  --help\n");
@@ -48,7 +50,7 @@ struct options {
 	int accel;        /* -1: from the configuration */
 	int shared_fs;    /* -1: from the configuration */
 	unsigned cpus, memory;   /* 0: from the configuration */
-	bool tty, timing, debug, guest_pid_ns;
+	bool tty, timing, debug, guest_pid_ns, privileged;
 	char **args;
 };
 
@@ -75,7 +77,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "shared-fs", required_argument, NULL, 'f' }, { "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' }, { "tty", no_argument, NULL, 't' },
 		{ "timing", no_argument, NULL, 'T' }, { "debug", no_argument, NULL, 'd' },
-		{ "help", no_argument, NULL, 'h' }, { "guest-pid-ns", no_argument, NULL, 'P' }, { 0 },
+		{ "help", no_argument, NULL, 'h' }, { "guest-pid-ns", no_argument, NULL, 'P' },
+		{ "privileged", no_argument, NULL, 'R' }, { 0 },
 	};
 	*o = (struct options){ .accel = -1, .shared_fs = -1 };
 	int c;
@@ -110,6 +113,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'T': o->timing = true; break;
 		case 'd': o->debug = true; break;
 		case 'P': o->guest_pid_ns = true; break;
+		case 'R': o->privileged = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -EINVAL;
 		}
@@ -168,6 +172,16 @@ static int run(const struct options *o, const char *run_dir, struct capsa_error 
 	json_t *spec = oci_default_spec(o->args, o->tty);
 	/* the shared directory is the rootfs itself: writable, as a user would expect of capsa-client */
 	json_object_set_new(json_object_get(spec, "root"), "readonly", json_false());
+	if (o->privileged) {
+		json_t *caps = json_array();
+		for (int cap = 0; cap < CAPABILITY_COUNT; cap++)
+			json_array_append_new(caps, json_string(capability_name(cap)));
+		json_t *process = json_object_get(spec, "process");
+		json_object_set_new(process, "capabilities", json_pack("{s:O, s:O, s:O}", "bounding", caps, "effective", caps,
+									 "permitted", caps));
+		json_decref(caps);
+		json_object_del(json_object_get(spec, "linux"), "maskedPaths");
+	}
 	if (o->guest_pid_ns) {
 		json_t *namespaces = json_object_get(json_object_get(spec, "linux"), "namespaces");
 		size_t i;

@@ -134,6 +134,46 @@ bad_bundles)
 	C delete --force dup || fail "delete dup"
 	nothing_left
 	;;
+resources)
+	# 2 CPUs of quota and 128 MiB: the VM grows by both, the guest cgroup enforces them, the host cgroup holds the shim
+	bundle "$work/b" sh -c 'nproc; grep MemTotal /proc/meminfo; g=/sys/fs/cgroup$(cut -d: -f3 /proc/self/cgroup); cat $g/memory.max $g/cpu.max $g/pids.max'
+	python3 - "$work/b/config.json" "$work" <<'PY'
+import json, os, sys
+path = sys.argv[1]
+d = json.load(open(path))
+d["linux"]["resources"] = {"memory": {"limit": 128 << 20}, "cpu": {"quota": 200000, "period": 100000}, "pids": {"limit": 100}}
+d["linux"]["cgroupsPath"] = "/capsa-test/" + os.path.basename(sys.argv[2])
+d["linux"]["namespaces"] = [n for n in d["linux"]["namespaces"] if n["type"] != "cgroup"]
+json.dump(d, open(path, "w"))
+PY
+	C run --bundle "$work/b" res1 > "$work/out" 2> "$work/err" < /dev/null || fail "run: $(cat "$work/out")"
+	want=3; [ "$(nproc)" -lt 3 ] && want=$(nproc)   # default 1 + 2 of quota, capped at the host's CPUs
+	[ "$(sed -n 1p "$work/out")" = "$want" ] || fail "nproc: $(cat "$work/out"), expected $want"
+	mem=$(sed -n 2p "$work/out" | awk '{print $2}')
+	[ "$mem" -gt $(( (256 + 100) * 1024 )) ] || fail "guest memory $mem kB is not default + limit"
+	grep -qx 134217728 "$work/out" || fail "memory.max in the guest: $(cat "$work/out")"
+	grep -qx "200000 100000" "$work/out" || fail "cpu.max in the guest: $(cat "$work/out")"
+	grep -qx 100 "$work/out" || fail "pids.max in the guest: $(cat "$work/out")"
+	# while one runs, its shim is in the host cgroup named by cgroupsPath
+	bundle "$work/b2" sleep 1000
+	python3 - "$work/b2/config.json" "$work" <<'PY'
+import json, os, sys
+d = json.load(open(sys.argv[1]))
+d["linux"]["cgroupsPath"] = "/capsa-test/" + os.path.basename(sys.argv[2])
+json.dump(d, open(sys.argv[1], "w"))
+PY
+	C run -d --bundle "$work/b2" res2 < /dev/null || fail "run -d"
+	shim=$(C state res2 | python3 -c 'import json,sys; print(json.load(sys.stdin)["pid"])')
+	grep -q "/capsa-test/$(basename "$work")" "/proc/$shim/cgroup" || fail "shim cgroups: $(cat /proc/$shim/cgroup)"
+	qemu=$(pgrep -P "$shim" -f qemu-system)
+	grep -q "/capsa-test/$(basename "$work")" "/proc/$qemu/cgroup" || fail "QEMU is not in the container's cgroup"
+	C delete --force res2 || fail "delete"
+	for d in /sys/fs/cgroup/*/capsa-test/"$(basename "$work")" /sys/fs/cgroup/capsa-test/"$(basename "$work")"; do
+		[ -e "$d" ] && fail "host cgroup $d left behind"
+	done
+	rmdir /sys/fs/cgroup/*/capsa-test /sys/fs/cgroup/capsa-test 2>/dev/null
+	nothing_left
+	;;
 killed_hypervisor)
 	bundle "$work/b" sleep 1000
 	C run -d --bundle "$work/b" k1 < /dev/null || fail "run -d"

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cli/console.h"
 #include "cli/util.h"
 #include "common/cleanup.h"
 #include "common/fdio.h"
@@ -212,18 +213,44 @@ int cli_run(const struct cli_globals *g, int argc, char **argv, struct capsa_err
 	struct create_options o;
 	if (parse(argc, argv, true, &o) < 0)
 		return 2;
+	/* attached with a terminal and no console socket: be the console ourselves, as runc run is */
+	struct console console = { .listener = -1, .master = -1 };
+	bool own_console = false;
+	if (!o.detach && !o.console_socket) {
+		struct bundle b;
+		if (bundle_load(o.bundle, &b, NULL) == 0) {
+			own_console = json_is_true(json_object_get(json_object_get(b.spec, "process"), "terminal"));
+			bundle_clear(&b);
+		}
+		if (own_console) {
+			int r = console_listen(&console, err);
+			if (r < 0) {
+				console_close(&console);
+				return r;
+			}
+			o.console_socket = console.path;
+		}
+	}
 	int pid = create_container(g, &o, err);
-	if (pid < 0)
+	if (pid < 0) {
+		console_close(&console);
 		return pid;
-	int r = shim_request(g, o.id, "start", NULL, NULL, err);
+	}
+	int r = own_console ? console_take_master(&console, err) : 0;
+	if (r == 0)
+		r = shim_request(g, o.id, "start", NULL, NULL, err);
 	if (r < 0 || o.detach) {
 		if (r < 0) {
 			shim_request(g, o.id, "destroy", NULL, NULL, NULL);
 			waitpid(pid, NULL, 0);
 			state_remove(g->root, o.id);
 		}
+		console_close(&console);
 		return r < 0 ? r : 0;
 	}
+	if (own_console)
+		console_relay(&console, pid);
+	console_close(&console);
 	/* attached: the shim relays our stdio; its exit is the container's */
 	int status;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)

@@ -89,6 +89,42 @@ static int exec_search(const struct oci_process *p, struct capsa_error *err)
 	return capsa_error_errno(err, saved, "exec '%s' (searched PATH=%s)", file, path);
 }
 
+/* As runc does at create time: a program that cannot run is reported before the container starts,
+ * in the words clients match ("executable file not found in $PATH", "no such file or directory",
+ * "permission denied"). */
+int process_check_executable(const struct oci_process *p, struct capsa_error *err)
+{
+	const char *file = p->args[0];
+	struct stat st;
+	if (strchr(file, '/')) {
+		if (stat(file, &st) < 0)
+			return capsa_error_set(err, -ENOENT, "exec: \"%s\": stat %s: no such file or directory", file, file);
+		if (S_ISDIR(st.st_mode) || access(file, X_OK) < 0)
+			return capsa_error_set(err, -EACCES, "exec: \"%s\": permission denied", file);
+		return 0;
+	}
+	const char *path = env_get(p->env, "PATH");
+	if (!path)
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+	bool denied = false;
+	for (const char *dir = path;;) {
+		const char *end = strchrnul(dir, ':');
+		char full[PATH_MAX];
+		int n = snprintf(full, sizeof(full), "%.*s/%s", (int)(end - dir), dir, file);
+		if (n > 0 && (size_t)n < sizeof(full) && stat(full, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			if (access(full, X_OK) == 0)
+				return 0;
+			denied = true;
+		}
+		if (!*end)
+			break;
+		dir = end + 1;
+	}
+	if (denied)
+		return capsa_error_set(err, -EACCES, "exec: \"%s\": permission denied", file);
+	return capsa_error_set(err, -ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
+}
+
 int process_exec(const struct oci_process *p, struct capsa_error *err)
 {
 	for (size_t i = 0; i < p->n_rlimits; i++)

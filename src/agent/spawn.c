@@ -129,6 +129,9 @@ static _Noreturn void child_main(struct container *c, const struct oci_process *
 			child_fail(sock, &err, 1);
 		}
 	}
+	/* checked as the process's own user would run it would be better; root's view is what runc checks too */
+	if (is_init && process_check_executable(op, &err) < 0)
+		child_fail(sock, &err, 1);
 	int r = op->terminal ? open_terminal(sock, op, &err) : send_fd(sock, "R", -1);
 	if (r < 0)
 		child_fail(sock, &err, 1);

@@ -28,6 +28,8 @@ int cli_delete(const struct cli_globals *g, int argc, char **argv, struct capsa_
 	if (!valid_container_id(id))
 		return capsa_error_set(err, -EINVAL, "invalid container id '%s'", id);
 	_cleanup_close_ int lock = state_lock(g->root, id, err);
+	if (lock == -ENOENT && force)
+		return 0;   /* as runc: forcing away what is not there succeeds */
 	if (lock < 0)
 		return lock;
 	struct container_state st;

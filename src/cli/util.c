@@ -81,7 +81,9 @@ int load_live_state(const struct cli_globals *g, const char *id, struct containe
 		return r;
 	enum container_status s = state_current_status(ret);
 	if (s == STATUS_STOPPED || s == STATUS_CREATING) {
-		r = capsa_error_set(err, -ESRCH, "container '%s' is %s", id, s == STATUS_STOPPED ? "not running (stopped)" : "still being created");
+		/* "container not running": the words containerd takes as "already finished" */
+		r = capsa_error_set(err, -ESRCH, s == STATUS_STOPPED ? "container not running: '%s' has stopped"
+								      : "container not running: '%s' is still being created", id);
 		state_clear(ret);
 		return r;
 	}

@@ -10,6 +10,7 @@
 
 #include "agent/log.h"
 #include "common/cleanup.h"
+#include "common/fdio.h"
 
 void agent_options_parse(const char *cmdline, struct agent_options *ret)
 {
@@ -86,6 +87,8 @@ int init_filesystems(struct capsa_error *err)
 	    (r = mount_one("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777", err)) < 0 ||
 	    (r = mount_one("cgroup2", "/sys/fs/cgroup", "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, err)) < 0)
 		return r;
+	/* a container's network namespace must hold only lo: no fallback tunnel devices (sit0...) */
+	write_file("/proc/sys/net/core/fb_tunnels_only_for_init_net", "2", 1, 0644);
 	/* glibc's posix_openpt opens /dev/ptmx: route it to our devpts instance */
 	unlink("/dev/ptmx");
 	if (symlink("pts/ptmx", "/dev/ptmx") < 0 && errno != EEXIST)

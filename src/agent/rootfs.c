@@ -40,20 +40,36 @@ static const struct {
 	{ "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC },
 };
 
+/* runc's own options: not for the kernel. tmpcopyup is acted on by mount_one; SELinux labels mean nothing in the guest. */
+static const char *const runtime_options[] = { "tmpcopyup", "z", "Z", "idmap", "ridmap", NULL };
+
+static int find_mount_flag(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(mount_flags); i++)
+		if (!strcmp(name, mount_flags[i].name))
+			return (int)i;
+	return -1;
+}
+
 static void parse_options(char **options, unsigned long *flags, unsigned long *propagation, char *data, size_t datalen)
 {
 	data[0] = '\0';
 	for (char **o = options; o && *o; o++) {
 		bool known = false;
-		for (size_t i = 0; i < ARRAY_SIZE(mount_flags); i++)
-			if (!strcmp(*o, mount_flags[i].name)) {
-				if (mount_flags[i].clear)
-					*flags &= ~mount_flags[i].flag;
-				else
-					*flags |= mount_flags[i].flag;
-				known = true;
-			}
-		for (size_t i = 0; i < ARRAY_SIZE(propagation_flags); i++)
+		for (const char *const *r = runtime_options; *r; r++)
+			known |= !strcmp(*o, *r);
+		/* the recursive forms (rro, rnosuid...) count as their plain ones: a guest mount has no submounts */
+		int flag = known ? -1 : find_mount_flag(*o);
+		if (flag < 0 && !known && (*o)[0] == 'r')
+			flag = find_mount_flag(*o + 1);
+		if (flag >= 0) {
+			if (mount_flags[flag].clear)
+				*flags &= ~mount_flags[flag].flag;
+			else
+				*flags |= mount_flags[flag].flag;
+			known = true;
+		}
+		for (size_t i = 0; i < ARRAY_SIZE(propagation_flags) && !known; i++)
 			if (!strcmp(*o, propagation_flags[i].name)) {
 				*propagation |= propagation_flags[i].flag;
 				known = true;
@@ -147,6 +163,66 @@ static int make_mount_point(const char *dest, bool as_file)
 	return 0;
 }
 
+static bool has_option(char **options, const char *name)
+{
+	for (char **o = options; o && *o; o++)
+		if (!strcmp(*o, name))
+			return true;
+	return false;
+}
+
+/* Copies a directory tree (files, directories, symlinks) from one open directory into another. */
+static int copy_tree(int from, int to)
+{
+	int dup_from = fcntl(from, F_DUPFD_CLOEXEC, 0);
+	if (dup_from < 0)
+		return -errno;
+	_cleanup_closedir_ DIR *d = fdopendir(dup_from);
+	if (!d) {
+		close(dup_from);
+		return -errno;
+	}
+	struct dirent *de;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		struct stat st;
+		if (fstatat(from, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			return -errno;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(to, de->d_name, st.st_mode & 07777) < 0 && errno != EEXIST)
+				return -errno;
+			_cleanup_close_ int sub_from = openat(from, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int sub_to = openat(to, de->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int r = sub_from < 0 || sub_to < 0 ? -errno : copy_tree(sub_from, sub_to);
+			if (r < 0)
+				return r;
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[PATH_MAX];
+			ssize_t n = readlinkat(from, de->d_name, target, sizeof(target) - 1);
+			if (n < 0)
+				return -errno;
+			target[n] = '\0';
+			if (symlinkat(target, to, de->d_name) < 0)
+				return -errno;
+		} else if (S_ISREG(st.st_mode)) {
+			_cleanup_close_ int in = openat(from, de->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			_cleanup_close_ int out = openat(to, de->d_name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, st.st_mode & 07777);
+			if (in < 0 || out < 0)
+				return -errno;
+			char buf[65536];
+			ssize_t n;
+			while ((n = read(in, buf, sizeof(buf))) > 0)
+				if (write_all(out, buf, (size_t)n) < 0)
+					return -EIO;
+			if (n < 0)
+				return -errno;
+		}
+		fchownat(to, de->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW);
+	}
+	return 0;
+}
+
 static int mount_one(const struct oci_mount *m, const char *rootfs, struct capsa_error *err)
 {
 	char dest[PATH_MAX], data[4096];
@@ -174,6 +250,10 @@ static int mount_one(const struct oci_mount *m, const char *rootfs, struct capsa
 		data[0] = '\0';
 	}
 	const char *source = m->source ? m->source : type;
+	/* tmpcopyup (runc's): the tmpfs starts with what the image had at that path */
+	_cleanup_close_ int below = -1;
+	if (!strcmp(type, "tmpfs") && has_option(m->options, "tmpcopyup"))
+		below = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	/* a bind mount ignores flags on creation; they are applied by the remount below */
 	unsigned long create_flags = is_bind ? flags & (MS_BIND | MS_REC) : flags & ~MS_REMOUNT;
 	if (mount(source, dest, is_bind ? NULL : type, create_flags, data[0] && !is_bind ? data : NULL) < 0)
@@ -183,6 +263,12 @@ static int mount_one(const struct oci_mount *m, const char *rootfs, struct capsa
 		unsigned long rflags = MS_BIND | MS_REMOUNT | (flags & (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC));
 		if (mount(NULL, dest, NULL, rflags, NULL) < 0)
 			return capsa_error_errno(err, -errno, "remounting '%s' with its options", m->destination);
+	}
+	if (below >= 0) {
+		_cleanup_close_ int above = open(dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		int r = above < 0 ? -errno : copy_tree(below, above);
+		if (r < 0)
+			return capsa_error_errno(err, r, "copying the image's '%s' into its tmpfs", m->destination);
 	}
 	if (propagation && mount(NULL, dest, NULL, propagation, NULL) < 0)
 		return capsa_error_errno(err, -errno, "setting propagation of '%s'", m->destination);

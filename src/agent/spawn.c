@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -69,6 +70,20 @@ static int join_namespaces(pid_t init_pid, struct capsa_error *err)
 	return 0;
 }
 
+/* A new network namespace starts with lo down; every container runtime brings it up. */
+static int loopback_up(struct capsa_error *err)
+{
+	_cleanup_close_ int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = { 0 };
+	strcpy(ifr.ifr_name, "lo");
+	if (fd < 0 || ioctl(fd, SIOCGIFFLAGS, &ifr) < 0)
+		return capsa_error_errno(err, -errno, "reading the flags of lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		return capsa_error_errno(err, -errno, "bringing lo up");
+	return 0;
+}
+
 static int open_terminal(int sock, const struct oci_process *op, struct capsa_error *err)
 {
 	_cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
@@ -118,6 +133,8 @@ static _Noreturn void child_main(struct container *c, const struct oci_process *
 			capsa_error_errno(&err, -errno, "sethostname '%s'", c->spec.hostname);
 			child_fail(sock, &err, 1);
 		}
+		if ((c->spec.clone_flags & CLONE_NEWNET) && loopback_up(&err) < 0)
+			child_fail(sock, &err, 1);
 		if (rootfs_setup(&c->spec, c->rootfs, &err) < 0 || apply_sysctls(c->spec.sysctl, &err) < 0 ||
 		    rootfs_finish(&c->spec, &err) < 0)
 			child_fail(sock, &err, 1);

@@ -161,18 +161,19 @@ static void run(struct shim *s)
 			s->vm_gone = true;   /* the hypervisor died under us */
 			break;
 		}
+		/* control requests make synchronous agent calls, which may take in answers meant for the
+		 * relays: step the relays after them, or those answers would wait for the next wake-up */
+		for (size_t i = 4; i < n; i += 2)
+			if (pfd[i + 1].revents && owners[i]->conn >= 0)
+				exec_conn_readable(s, owners[i]);
+		if (pfd[1].revents)
+			control_accept(s);
 		if (relay_step(s->init_relay, pfd[3].revents != 0, &err) < 0) {
 			s->vm_gone = true;
 			break;
 		}
-		for (size_t i = 4; i < n; i += 2) {
-			struct exec_proc *e = owners[i];
-			relay_step(e->relay, pfd[i].revents != 0, &err);
-			if (pfd[i + 1].revents && e->conn >= 0)
-				exec_conn_readable(s, e);
-		}
-		if (pfd[1].revents)
-			control_accept(s);
+		for (size_t i = 4; i < n; i += 2)
+			relay_step(owners[i]->relay, pfd[i].revents != 0, &err);
 		execs_reap(s, false);
 	}
 }

@@ -12,7 +12,7 @@ MESON_SETUP := meson setup --prefix=$(PREFIX)
 
 DEB_PACKAGES := build-essential meson ninja-build pkg-config clang python3 \
 	libjansson-dev libprotobuf-c-dev protobuf-c-compiler libseccomp-dev libcmocka-dev \
-	libclang-rt-14-dev qemu-system-x86 busybox-static linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils
+	libclang-rt-14-dev qemu-system-x86 busybox-static podman conmon containerd runc runsc linux-source-6.1 bc bison flex libelf-dev libssl-dev cpio xz-utils
 
 .PHONY: all deps build build-asan guest kernel initrd initrd-debug install run check clean
 

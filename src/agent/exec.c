@@ -45,10 +45,10 @@ static int apply_capabilities(const struct oci_process *p, struct capsa_error *e
 	};
 	if (syscall(SYS_capset, &header, data) < 0)
 		return capsa_error_errno(err, -errno, "setting capabilities");
+	/* as runc: an ambient capability the inheritable set lacks cannot be raised, and is left out */
 	for (int cap = 0; cap <= last; cap++)
-		if ((p->cap_ambient & (UINT64_C(1) << cap)) &&
-		    prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-			return capsa_error_errno(err, -errno, "raising ambient capability %d", cap);
+		if (p->cap_ambient & (UINT64_C(1) << cap))
+			prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
 	return 0;
 }
 

@@ -27,6 +27,7 @@
 #include "common/fdio.h"
 #include "runtime/bundle.h"
 #include "runtime/control_msg.h"
+#include "runtime/pty.h"
 
 struct exec_options {
 	const char *process_file, *console_socket, *pid_file, *cwd, *user, *id;
@@ -132,26 +133,6 @@ static int build_process(const struct exec_options *o, const struct container_st
 	return 0;
 }
 
-static int send_console(const char *path, int master, const char *name, struct capsa_error *err)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return capsa_error_set(err, -ENAMETOOLONG, "console socket path '%s' is too long", path);
-	strcpy(addr.sun_path, path);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return capsa_error_errno(err, -errno, "connecting to console socket '%s'", path);
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
-	char control[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? capsa_error_errno(err, -errno, "sending the pty to '%s'", path) : 0;
-}
-
 /* The proxy's life once the process runs: relay resizes and signals, wait for the exit. */
 static int proxy_wait(int conn, int tty_slave)
 {
@@ -221,19 +202,10 @@ int cli_exec(const struct cli_globals *g, int argc, char **argv, struct capsa_er
 			json_decref(process);
 			return capsa_error_set(err, -EINVAL, "a terminal needs --console-socket");
 		}
-		_cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+		_cleanup_close_ int master = -1;
 		char name[64];
-		if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)) ||
-		    (slave = open(name, O_RDWR | O_NOCTTY | O_CLOEXEC)) < 0) {
-			json_decref(process);
-			return capsa_error_errno(err, -errno, "creating a pty");
-		}
-		struct termios t;
-		if (tcgetattr(slave, &t) == 0) {
-			cfmakeraw(&t);
-			tcsetattr(slave, TCSANOW, &t);
-		}
-		if ((r = send_console(o.console_socket, master, name, err)) < 0) {
+		if ((r = pty_open_raw(&master, &slave, name, sizeof(name), err)) < 0 ||
+		    (r = console_socket_send(o.console_socket, master, name, err)) < 0) {
 			json_decref(process);
 			return r;
 		}

@@ -20,6 +20,7 @@
 
 #include "common/cleanup.h"
 #include "common/fdio.h"
+#include "runtime/pty.h"
 #include "shim/shim.h"
 
 static bool is_bind(json_t *m)
@@ -107,49 +108,19 @@ int sandbox_prepare(struct shim *s, json_t *guest_spec, struct capsa_error *err)
 	return 0;
 }
 
-/* runc's console socket protocol: the pty master, with its name as the payload. */
-static int send_master(const char *socket_path, int master, const char *name, struct capsa_error *err)
-{
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(socket_path) >= sizeof(addr.sun_path))
-		return capsa_error_set(err, -ENAMETOOLONG, "console socket path '%s' is too long", socket_path);
-	strcpy(addr.sun_path, socket_path);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return capsa_error_errno(err, -errno, "connecting to console socket '%s'", socket_path);
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
-	char control[CMSG_SPACE(sizeof(int))] = { 0 };
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &master, sizeof(int));
-	if (sendmsg(fd, &mh, MSG_NOSIGNAL) < 0)
-		return capsa_error_errno(err, -errno, "sending the pty to console socket '%s'", socket_path);
-	return 0;
-}
-
 int sandbox_console(struct shim *s, struct capsa_error *err)
 {
 	if (!s->console_socket)
 		return capsa_error_set(err, -EINVAL, "process.terminal is true but no --console-socket was given");
-	_cleanup_close_ int master = posix_openpt(O_RDWR | O_NOCTTY | O_CLOEXEC);
+	_cleanup_close_ int master = -1;
+	int slave;
 	char name[64];
-	if (master < 0 || grantpt(master) < 0 || unlockpt(master) < 0 || ptsname_r(master, name, sizeof(name)))
-		return capsa_error_errno(err, -errno, "creating a pty");
-	int slave = open(name, O_RDWR | O_CLOEXEC);
-	if (slave < 0)
-		return capsa_error_errno(err, -errno, "opening %s", name);
-	/* the guest's own pty does the line discipline: ours only carries bytes */
-	struct termios t;
-	if (tcgetattr(slave, &t) == 0) {
-		cfmakeraw(&t);
-		tcsetattr(slave, TCSANOW, &t);
-	}
+	int r = pty_open_raw(&master, &slave, name, sizeof(name), err);
+	if (r < 0)
+		return r;
 	/* as its controlling terminal, the shim hears SIGWINCH when the client resizes the master */
 	ioctl(slave, TIOCSCTTY, 0);
-	int r = send_master(s->console_socket, master, name, err);
+	r = console_socket_send(s->console_socket, master, name, err);
 	if (r < 0) {
 		close(slave);
 		return r;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/util.h"
 #include "hypervisor/kvm_probe.h"
 #include "runtime/config.h"
 #include "runtime/host.h"
@@ -66,11 +67,9 @@ int cli_check(const struct cli_globals *g, int argc, char **argv, struct capsa_e
 		}
 	}
 	struct capsa_config c;
-	int r = config_load(g->config_path, &c, err);
+	int r = cli_load_config(g, &c, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < c.n_warnings; i++)
-		fprintf(stderr, "capsa: warning: %s\n", c.warnings[i]);
 
 	struct host_facts h;
 	host_facts_read(&h);

@@ -97,12 +97,10 @@ static int create_container(const struct cli_globals *g, const struct create_opt
 	if (r < 0)
 		return r;
 	/* refuse a bad configuration before anything exists */
-	if ((r = config_load(g->config_path, &config, err)) < 0) {
+	if ((r = cli_load_config(g, &config, err)) < 0) {
 		bundle_clear(&b);
 		return r;
 	}
-	for (size_t i = 0; i < config.n_warnings; i++)
-		fprintf(stderr, "capsa: warning: %s\n", config.warnings[i]);
 	config_free(&config);
 	bool terminal = json_is_true(json_object_get(json_object_get(b.spec, "process"), "terminal"));
 	if (terminal && !o->console_socket) {

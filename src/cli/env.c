@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/util.h"
 #include "runtime/config.h"
 #include "runtime/host.h"
 
@@ -131,11 +132,9 @@ int cli_env(const struct cli_globals *g, int argc, char **argv, struct capsa_err
 		}
 	}
 	struct capsa_config c;
-	int r = config_load(g->config_path, &c, err);
+	int r = cli_load_config(g, &c, err);
 	if (r < 0)
 		return r;
-	for (size_t i = 0; i < c.n_warnings; i++)
-		fprintf(stderr, "capsa: warning: %s\n", c.warnings[i]);
 	json_t *env = build_env(&c);
 	config_free(&c);
 	if (!env)

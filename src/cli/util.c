@@ -136,3 +136,13 @@ bool expect_args(int argc, int optind_now, int want, const char *usage)
 	fprintf(stderr, "capsa: %s\nusage: %s\n", argc - optind_now < want ? "missing argument" : "too many arguments", usage);
 	return false;
 }
+
+int cli_load_config(const struct cli_globals *g, struct capsa_config *ret, struct capsa_error *err)
+{
+	int r = config_load(g->config_path, ret, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < ret->n_warnings; i++)
+		fprintf(stderr, "capsa: warning: %s\n", ret->warnings[i]);
+	return 0;
+}

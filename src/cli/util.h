@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "cli/cli.h"
+#include "runtime/config.h"
 #include "runtime/state.h"
 
 /* "TERM", "SIGTERM", "15", "kill" -> number; -EINVAL if it names no signal. */
@@ -22,5 +23,7 @@ int shim_request(const struct cli_globals *g, const char *id, const char *op, js
 int wait_pid_gone(pid_t pid, unsigned long long start_time, int timeout_ms);
 /* The RFC 3339 time now, for "created" and log lines. */
 void rfc3339_now(char *buf, size_t len);
+/* Loads the configuration (--config or the lookup order), printing its warnings. */
+int cli_load_config(const struct cli_globals *g, struct capsa_config *ret, struct capsa_error *err);
 /* Checks a verb's positional argument count; prints usage and returns 2 when wrong. */
 bool expect_args(int argc, int optind_now, int want, const char *usage);

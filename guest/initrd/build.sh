@@ -1,11 +1,12 @@
 #!/bin/sh
 # Builds the guest initrd (cpio newc): capsa-agent as /init and the few
 # directories and device nodes it needs before devtmpfs is mounted.
-# usage: build.sh GEN_INIT_CPIO AGENT OUTPUT [BUSYBOX]
+# usage: build.sh GEN_INIT_CPIO AGENT OUTPUT [BUSYBOX] [EXTRA_LIST]
 # With BUSYBOX (a static busybox), the debug variant also gets /bin/sh and
-# friends for poking around a guest by hand.
+# friends for poking around a guest by hand. EXTRA_LIST is more
+# gen_init_cpio entries (the nested lab adds a container rootfs that way).
 set -eu
-gen=$1 agent=$2 out=$3 busybox=${4:-}
+gen=$1 agent=$2 out=$3 busybox=${4:-} extra=${5:-}
 list=$(mktemp)
 trap 'rm -f "$list" "$out.tmp"' EXIT
 cat > "$list" <<LIST
@@ -26,5 +27,6 @@ if [ -n "$busybox" ]; then
 		echo "slink /bin/$applet busybox 0777 0 0" >> "$list"
 	done
 fi
+[ -z "$extra" ] || cat "$extra" >> "$list"
 "$gen" "$list" > "$out.tmp"
 mv "$out.tmp" "$out"

@@ -33,18 +33,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-# L2's initrd: the agent as /init and a busybox rootfs at /rootfs for the containers
-list=$work/l2.list
+# L2's initrd: capsa's own (the agent as /init), plus a busybox rootfs at /rootfs for the containers
+list=$work/rootfs.list
 cat > "$list" <<LIST
-dir /dev 0755 0 0
-nod /dev/console 0600 0 0 c 5 1
-nod /dev/null 0666 0 0 c 1 3
-dir /proc 0555 0 0
-dir /sys 0555 0 0
-dir /run 0755 0 0
-dir /tmp 01777 0 0
-dir /etc 0755 0 0
-file /init $agent 0755 0 0
 dir /rootfs 0755 0 0
 dir /rootfs/bin 0755 0 0
 dir /rootfs/dev 0755 0 0
@@ -60,7 +51,7 @@ for applet in $(/bin/busybox --list); do
 done
 printf 'root:x:0:0:root:/root:/bin/sh\n' > "$work/passwd"
 echo "file /rootfs/etc/passwd $work/passwd 0644 0 0" >> "$list"
-"$gen" "$list" > "$work/l2.img"
+"$src/guest/initrd/build.sh" "$gen" "$agent" "$work/l2.img" "" "$list"
 
 # what L1 runs
 common="--binary $vmm --initrd $work/l2.img --dir /run/lab --run-dir /run/vm"

@@ -61,38 +61,13 @@ static const char *env_get(char **env, const char *name)
 	return NULL;
 }
 
-/* execve, searching the container's own PATH for a bare name. */
-static int exec_search(const struct oci_process *p, struct capsa_error *err)
-{
-	const char *file = p->args[0];
-	if (strchr(file, '/')) {
-		execve(file, p->args, p->env);
-		return capsa_error_errno(err, -errno, "exec '%s'", file);
-	}
-	const char *path = env_get(p->env, "PATH");
-	if (!path)
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-	int saved = -ENOENT;
-	for (const char *dir = path;; ) {
-		const char *end = strchrnul(dir, ':');
-		char full[PATH_MAX];
-		int n = snprintf(full, sizeof(full), "%.*s/%s", (int)(end - dir), dir, file);
-		if (n > 0 && (size_t)n < sizeof(full)) {
-			execve(full, p->args, p->env);
-			if (errno != ENOENT && errno != ENOTDIR)
-				saved = -errno;
-		}
-		if (!*end)
-			break;
-		dir = end + 1;
-	}
-	return capsa_error_errno(err, saved, "exec '%s' (searched PATH=%s)", file, path);
-}
-
-/* As runc does at create time: a program that cannot run is reported before the container starts,
- * in the words clients match ("executable file not found in $PATH", "no such file or directory",
- * "permission denied"). */
-int process_check_executable(const struct oci_process *p, struct capsa_error *err)
+/*
+ * Resolves the program as runc does (a path as given, a bare name through the
+ * container's own PATH), into out, with the error words clients match:
+ * "executable file not found in $PATH", "no such file or directory",
+ * "permission denied".
+ */
+static int find_program(const struct oci_process *p, char *out, size_t len, struct capsa_error *err)
 {
 	const char *file = p->args[0];
 	struct stat st;
@@ -101,6 +76,7 @@ int process_check_executable(const struct oci_process *p, struct capsa_error *er
 			return capsa_error_set(err, -ENOENT, "exec: \"%s\": stat %s: no such file or directory", file, file);
 		if (S_ISDIR(st.st_mode) || access(file, X_OK) < 0)
 			return capsa_error_set(err, -EACCES, "exec: \"%s\": permission denied", file);
+		snprintf(out, len, "%s", file);
 		return 0;
 	}
 	const char *path = env_get(p->env, "PATH");
@@ -109,10 +85,9 @@ int process_check_executable(const struct oci_process *p, struct capsa_error *er
 	bool denied = false;
 	for (const char *dir = path;;) {
 		const char *end = strchrnul(dir, ':');
-		char full[PATH_MAX];
-		int n = snprintf(full, sizeof(full), "%.*s/%s", (int)(end - dir), dir, file);
-		if (n > 0 && (size_t)n < sizeof(full) && stat(full, &st) == 0 && !S_ISDIR(st.st_mode)) {
-			if (access(full, X_OK) == 0)
+		int n = snprintf(out, len, "%.*s/%s", (int)(end - dir), dir, file);
+		if (n > 0 && (size_t)n < len && stat(out, &st) == 0 && !S_ISDIR(st.st_mode)) {
+			if (access(out, X_OK) == 0)
 				return 0;
 			denied = true;
 		}
@@ -123,6 +98,23 @@ int process_check_executable(const struct oci_process *p, struct capsa_error *er
 	if (denied)
 		return capsa_error_set(err, -EACCES, "exec: \"%s\": permission denied", file);
 	return capsa_error_set(err, -ENOENT, "exec: \"%s\": executable file not found in $PATH", file);
+}
+
+/* Checked at create time, as runc does: a program that cannot run is reported before the container starts. */
+int process_check_executable(const struct oci_process *p, struct capsa_error *err)
+{
+	char full[PATH_MAX];
+	return find_program(p, full, sizeof(full), err);
+}
+
+static int exec_search(const struct oci_process *p, struct capsa_error *err)
+{
+	char full[PATH_MAX];
+	int r = find_program(p, full, sizeof(full), err);
+	if (r < 0)
+		return r;
+	execve(full, p->args, p->env);
+	return capsa_error_errno(err, -errno, "exec: \"%s\"", full);
 }
 
 int process_exec(const struct oci_process *p, struct capsa_error *err)

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/unix_socket.h"
 #include "runtime/state.h"
 
 int control_send(int fd, json_t *msg, const int *fds, size_t n_fds, struct capsa_error *err)
@@ -85,16 +86,12 @@ int control_recv(int fd, json_t **ret, int *fds, size_t *n_fds, int timeout_ms, 
 int control_call(const char *root, const char *id, json_t *req, const int *fds, size_t n_fds, json_t **ret,
 		 int *ret_conn, struct capsa_error *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	char path[4096];
-	if (state_path(root, id, "shim.sock", path, sizeof(path)) < 0 || strlen(path) >= sizeof(addr.sun_path))
+	if (state_path(root, id, "shim.sock", path, sizeof(path)) < 0)
 		return capsa_error_set(err, -ENAMETOOLONG, "socket path for '%s' is too long", id);
-	strcpy(addr.sun_path, path);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	_cleanup_close_ int fd = unix_connect_as(path, SOCK_SEQPACKET, err);
 	if (fd < 0)
-		return capsa_error_errno(err, -errno, "socket");
-	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return capsa_error_errno(err, -errno, "container '%s': its capsa-shim does not answer at '%s'", id, path);
+		return capsa_error_prefix(err, "container '%s': its capsa-shim does not answer", id);
 	int r = control_send(fd, req, fds, n_fds, err);
 	if (r < 0)
 		return r;

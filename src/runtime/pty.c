@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/unix_socket.h"
 
 int pty_open_raw(int *ret_master, int *ret_slave, char *name, size_t name_len, struct capsa_error *err)
 {
@@ -31,13 +32,9 @@ int pty_open_raw(int *ret_master, int *ret_slave, char *name, size_t name_len, s
 
 int console_socket_send(const char *socket_path, int master, const char *name, struct capsa_error *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	if (strlen(socket_path) >= sizeof(addr.sun_path))
-		return capsa_error_set(err, -ENAMETOOLONG, "console socket path '%s' is too long", socket_path);
-	strcpy(addr.sun_path, socket_path);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
-		return capsa_error_errno(err, -errno, "connecting to console socket '%s'", socket_path);
+	_cleanup_close_ int fd = unix_connect(socket_path, err);
+	if (fd < 0)
+		return capsa_error_prefix(err, "console socket");
 	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
 	char control[CMSG_SPACE(sizeof(int))] = { 0 };
 	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control) };

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "common/cleanup.h"
+#include "common/unix_socket.h"
 #include "runtime/control_msg.h"
 #include "shim/shim.h"
 
@@ -21,16 +22,12 @@ void shim_write_state(struct shim *s)
 
 int control_listen(struct shim *s, struct capsa_error *err)
 {
-	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/shim.sock", s->state_dir);
-	if (strlen(path) >= sizeof(addr.sun_path))
-		return capsa_error_set(err, -ENAMETOOLONG, "socket path '%s' is too long", path);
-	strcpy(addr.sun_path, path);
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 16) < 0)
-		return capsa_error_errno(err, -errno, "listening on '%s'", path);
-	s->control = steal_fd(&fd);
+	int fd = unix_listen_as(path, SOCK_SEQPACKET | SOCK_NONBLOCK, 16, err);
+	if (fd < 0)
+		return fd;
+	s->control = fd;
 	return 0;
 }
 

@@ -83,8 +83,9 @@ out=\$($vmm --kernel $kernel_dir/vmlinux --initrd /etc/passwd --console none 2>&
 case "\$rc:\$out" in 1:*"is not a cpio archive"*) echo "ok: bad initrd: \$out";; *) echo "FAIL: bad initrd: rc \$rc: \$out"; fails=1;; esac
 # bzImage through the 64-bit boot protocol, the agent on the virtio-console port
 # (L2 powers off through the i8042's reset line: reboot=k)
-$client --vmm capsa --kernel $kernel_dir/bzImage --channel serial --cpus 1 --reboot k $common || fails=1
-exit \$fails
+$client --vmm capsa --kernel $kernel_dir/bzImage --channel serial --cpus 1 --reboot k $common; rc=\$?
+# 76: L2 reset by itself, and the harness boots the lab again
+case \$rc:\$fails in 0:0) exit 0;; 76:0) exit 76;; *) exit 1;; esac
 SH
 		;;
 	vsock)
@@ -126,27 +127,42 @@ boot_l1() {
 	qemu_pid=
 }
 start=$(date +%s)
-attempt=1
+attempt=1 resets=0
 while :; do
 	boot_l1
-	[ "$(cat "$work/rc" 2>/dev/null)" = 75 ] && [ $attempt -lt "${LAB_L1_ATTEMPTS:-5}" ] || break
-	echo "lab: attempt $attempt: nested KVM wedged in this L1 boot; booting L1 again"
+	rc=$(cat "$work/rc" 2>/dev/null || echo none)
+	[ $attempt -lt "${LAB_L1_ATTEMPTS:-5}" ] || break
+	if [ "$rc" = 75 ]; then
+		echo "lab: attempt $attempt: nested KVM wedged in this L1 boot; booting L1 again"
+	elif [ "$rc" = 76 ] && [ $resets -lt 2 ]; then
+		# lab-client's RESET: L2 triple-faulted with no panic and no power-off, or its boot
+		# stalled with every vCPU idle, as nested SVM under TCG makes it now and then
+		# (docs/vmm.md); a third time in a row fails the test
+		resets=$((resets + 1))
+		echo "lab: attempt $attempt: $(grep '^RESET:' "$work/output"); the last check passed was '$(grep '^ok:' "$work/output" | tail -n 1)'; L2's console ended:"
+		tail -q -n 3 "$work"/*.console | sed 's/^/lab:   /'
+		echo "lab: booting L1 again"
+	else
+		break
+	fi
 	attempt=$((attempt + 1))
 done
 echo "lab: L1 ran $(( $(date +%s) - start )) s"
 cat "$work/output" 2>/dev/null || true
 rc=$(cat "$work/rc" 2>/dev/null || echo none)
 if [ "$rc" != 0 ]; then
-	for f in "$work"/*.log "$work"/*.console; do
+	# L2's console first: it says why the guest went away; L1's QEMU log last, it is mostly TCG's CPUID warnings
+	for f in "$work"/*.console "$work"/capsa-*.log "$work"/l1-console.log "$work"/l1-qemu.log; do
 		[ -f "$f" ] || continue
 		echo "---- $(basename "$f") (last 40 lines) ----"
-		tail -n 40 "$f"
+		grep -v "TCG doesn't support requested feature" "$f" | tail -n 40
 	done
 fi
 case $rc in
 0) exit 0;;
 77) exit 77;;
 75) echo "SKIP: nested KVM wedged in $attempt L1 boots in a row (QEMU TCG's SVM emulation)"; exit 77;;
+76) echo "FAIL: L2 failed by itself in $((resets + 1)) boots in a row"; exit 1;;
 none) echo "FAIL: L1 did not finish (no exit status)"; exit 1;;
 *) exit 1;;
 esac

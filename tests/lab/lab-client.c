@@ -48,7 +48,7 @@ struct options {
 };
 
 static int failures;
-static bool reset_by_itself;
+static const char *failed_by_itself;
 /* the exit status that tells run-lab.sh to boot the lab again */
 #define EXIT_SPONTANEOUS_RESET 76
 /* L2 reaches its agent in about 4 s here, 15 times that on a loaded host */
@@ -270,24 +270,29 @@ static long long main_thread_cpu_ms(pid_t pid)
 }
 
 /*
- * True when L2 failed in one of the two ways QEMU TCG's nested SVM makes it
- * fail now and then (docs/vmm.md), for which the harness boots the lab again:
- * a triple fault that nobody asked for (the agent never logged its power-off,
- * the kernel did not panic), or a boot that stalls before the agent starts
- * with every vCPU idle and no panic.
+ * Why L2 failed by itself, in one of the ways QEMU TCG's nested SVM makes it
+ * fail now and then (docs/vmm.md), for which the harness boots the lab again;
+ * NULL when it did not. A dead agent (PID 1 killed with no kernel fault
+ * before it) is capsa's own failure and never counts.
  */
-static bool spontaneous_reset(const struct options *o, bool agent_answered, const char *log_path,
-			      const char *console_path)
+static const char *l2_failed_by_itself(const struct options *o, bool agent_answered, const char *log_path,
+				       const char *console_path)
 {
 	_cleanup_free_ char *log = NULL, *console = NULL;
 	if (strcmp(o->vmm, "capsa") || read_file(log_path, 1 << 20, &log, NULL) < 0 ||
 	    read_file(console_path, 4 << 20, &console, NULL) < 0)
-		return false;
-	if (strstr(console, "Kernel panic") || strstr(console, "BUG:") || strstr(console, "Oops"))
-		return false;
+		return NULL;
+	bool kernel_fault = strstr(console, "Oops") || strstr(console, "BUG:") ||
+			    strstr(console, "general protection fault") || strstr(console, "double fault");
+	if (kernel_fault)
+		return "its kernel faulted (an oops in kernel code)";
+	if (strstr(console, "Kernel panic"))
+		return NULL;   /* the agent died, or the kernel gave up on something of ours */
 	if (!agent_answered)
-		return strstr(log, "stopped on request") && !strstr(console, "capsa-agent");
-	return strstr(log, "triple fault") && !strstr(console, "capsa-agent info: powering off");
+		return strstr(log, "stopped on request") && !strstr(console, "capsa-agent")
+			? "its boot stalled before the agent started" : NULL;
+	return strstr(log, "triple fault") && !strstr(console, "capsa-agent info: powering off")
+		? "a triple fault that nobody asked for" : NULL;
 }
 
 static int run(const struct options *o, struct capsa_error *err)
@@ -383,7 +388,7 @@ static int run(const struct options *o, struct capsa_error *err)
 	}
 	pthread_join(watcher, NULL);
 	close(pipe_fds[0]);
-	reset_by_itself = spontaneous_reset(o, agent_answered, log_path, console_path);
+	failed_by_itself = l2_failed_by_itself(o, agent_answered, log_path, console_path);
 	CHECK(access(sock, F_OK) != 0 || !strcmp(o->vmm, "qemu"), "%s removed its socket", o->vmm);
 	if (!strcmp(o->vmm, "qemu"))
 		unlink(sock);
@@ -425,8 +430,8 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	struct capsa_error err = { 0 };
 	run(&o, &err);
-	if (failures && reset_by_itself) {
-		printf("RESET: L2 failed by itself: a triple fault nobody asked for, or a boot that stalled with no panic\n");
+	if (failures && failed_by_itself) {
+		printf("RESET: L2 failed by itself: %s\n", failed_by_itself);
 		return EXIT_SPONTANEOUS_RESET;
 	}
 	return failures ? 1 : 0;

@@ -135,12 +135,19 @@ while :; do
 	if [ "$rc" = 75 ]; then
 		echo "lab: attempt $attempt: nested KVM wedged in this L1 boot; booting L1 again"
 	elif [ "$rc" = 76 ] && [ $resets -lt 2 ]; then
-		# lab-client's RESET: L2 triple-faulted with no panic and no power-off, or its boot
-		# stalled with every vCPU idle, as nested SVM under TCG makes it now and then
-		# (docs/vmm.md); a third time in a row fails the test
+		# lab-client's RESET: L2 faulted, triple-faulted or stalled by itself, as nested SVM
+		# under TCG makes it now and then (docs/vmm.md); a third time in a row fails the test
 		resets=$((resets + 1))
-		echo "lab: attempt $attempt: $(grep '^RESET:' "$work/output"); the last check passed was '$(grep '^ok:' "$work/output" | tail -n 1)'; L2's console ended:"
-		tail -q -n 3 "$work"/*.console | sed 's/^/lab:   /'
+		echo "lab: attempt $attempt: $(grep '^RESET:' "$work/output")"
+		echo "lab:   first failed check: $(grep -m 1 '^FAIL:' "$work/output")"
+		echo "lab:   L2's console ended:"
+		tail -q -n 4 "$work"/*.console | sed 's/^/lab:     /'
+		echo "lab: booting L1 again"
+	elif [ "$rc" = none ] && [ $resets -lt 2 ]; then
+		# L1 itself ended (a triple fault: QEMU runs it with -no-reboot) before run.sh did
+		resets=$((resets + 1))
+		echo "lab: attempt $attempt: L1 died before its checks ended, with this on its console:"
+		tail -q -n 4 "$work/l1-console.log" | sed 's/^/lab:     /'
 		echo "lab: booting L1 again"
 	else
 		break

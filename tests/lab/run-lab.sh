@@ -141,13 +141,13 @@ while :; do
 		echo "lab: attempt $attempt: $(grep '^RESET:' "$work/output")"
 		echo "lab:   first failed check: $(grep -m 1 '^FAIL:' "$work/output")"
 		echo "lab:   L2's console ended:"
-		tail -q -n 4 "$work"/*.console | sed 's/^/lab:     /'
+		tail -q -n 4 "$work"/*.console | awk '{ print "lab:     " $0 }'
 		echo "lab: booting L1 again"
 	elif [ "$rc" = none ] && [ $resets -lt 2 ]; then
 		# L1 itself ended (a triple fault: QEMU runs it with -no-reboot) before run.sh did
 		resets=$((resets + 1))
 		echo "lab: attempt $attempt: L1 died before its checks ended, with this on its console:"
-		tail -q -n 4 "$work/l1-console.log" | sed 's/^/lab:     /'
+		tail -q -n 4 "$work/l1-console.log" | awk '{ print "lab:     " $0 }'
 		echo "lab: booting L1 again"
 	else
 		break

@@ -62,10 +62,9 @@ static void deliver_ctrl(struct console *c)
 	bool used = false;
 	while (c->ctrl_count && virtio_mmio_running(c->t)) {
 		struct virtq_chain chain;
-		struct capsa_error err = { 0 };
-		int r = virtq_pop(queue(c, Q_CTRL_RX), c->t->mem, &chain, &err);
+		int r = virtio_mmio_pop(c->t, Q_CTRL_RX, "control receive queue", &chain);
 		if (r < 0)
-			return virtio_mmio_fault(c->t, "control receive queue: %s", err.msg);
+			return;
 		if (r == 0)
 			break;
 		struct ctrl_msg *m = &c->ctrl[c->ctrl_head];
@@ -113,13 +112,7 @@ static void pump_rx(struct console *c)
 	bool used = false;
 	while (c->conn_fd >= 0 && c->guest_open && virtio_mmio_running(c->t)) {
 		struct virtq_chain chain;
-		struct capsa_error err = { 0 };
-		int r = virtq_pop(queue(c, Q_RX), c->t->mem, &chain, &err);
-		if (r < 0) {
-			virtio_mmio_fault(c->t, "receive queue: %s", err.msg);
-			break;
-		}
-		if (r == 0)
+		if (virtio_mmio_pop(c->t, Q_RX, "receive queue", &chain) <= 0)
 			break;
 		ssize_t n = chain.n_in ? readv(c->conn_fd, chain.iov + chain.n_out, (int)chain.n_in) : 0;
 		if (n > 0) {
@@ -166,13 +159,7 @@ static void process_tx(struct console *c)
 	bool used = false;
 	while (!c->pending_len && virtio_mmio_running(c->t)) {
 		struct virtq_chain chain;
-		struct capsa_error err = { 0 };
-		int r = virtq_pop(queue(c, Q_TX), c->t->mem, &chain, &err);
-		if (r < 0) {
-			virtio_mmio_fault(c->t, "transmit queue: %s", err.msg);
-			break;
-		}
-		if (r == 0)
+		if (virtio_mmio_pop(c->t, Q_TX, "transmit queue", &chain) <= 0)
 			break;
 		if (c->conn_fd >= 0 && chain.out_len) {
 			struct msghdr msg = { .msg_iov = chain.iov, .msg_iovlen = chain.n_out };
@@ -201,10 +188,9 @@ static void process_ctrl_tx(struct console *c)
 	bool used = false;
 	while (virtio_mmio_running(c->t)) {
 		struct virtq_chain chain;
-		struct capsa_error err = { 0 };
-		int r = virtq_pop(queue(c, Q_CTRL_TX), c->t->mem, &chain, &err);
+		int r = virtio_mmio_pop(c->t, Q_CTRL_TX, "control transmit queue", &chain);
 		if (r < 0)
-			return virtio_mmio_fault(c->t, "control transmit queue: %s", err.msg);
+			return;
 		if (r == 0)
 			break;
 		struct virtio_console_control m;

@@ -110,6 +110,15 @@ void virtio_mmio_fault(struct virtio_mmio_dev *d, const char *fmt, ...)
 	raise_interrupt(d, VIRTIO_MMIO_INT_CONFIG);
 }
 
+int virtio_mmio_pop(struct virtio_mmio_dev *d, unsigned q, const char *what, struct virtq_chain *chain)
+{
+	struct capsa_error err = { 0 };
+	int r = virtq_pop(&d->queues[q], d->mem, chain, &err);
+	if (r < 0)
+		virtio_mmio_fault(d, "%s: %s", what, err.msg);
+	return r;
+}
+
 static struct virtq *selected_queue(struct virtio_mmio_dev *d)
 {
 	return d->queue_sel < d->ops->num_queues ? &d->queues[d->queue_sel] : NULL;

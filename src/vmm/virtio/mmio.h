@@ -59,5 +59,9 @@ bool virtio_mmio_running(const struct virtio_mmio_dev *d);
 void virtio_mmio_signal_used(struct virtio_mmio_dev *d, unsigned q);
 /* Reports a guest fault and stops the device until the driver resets it. */
 void virtio_mmio_fault(struct virtio_mmio_dev *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* virtq_pop on queue q, where a malformed chain is the guest's fault: the
+ * device stops (virtio_mmio_fault, naming the queue by `what`). Returns 1 with
+ * a chain, 0 when none is available, < 0 after such a fault. */
+int virtio_mmio_pop(struct virtio_mmio_dev *d, unsigned q, const char *what, struct virtq_chain *chain);
 /* Reports something worth knowing that is not the guest's fault. */
 void virtio_mmio_log(struct virtio_mmio_dev *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

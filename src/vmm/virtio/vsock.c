@@ -32,13 +32,7 @@ void vsock_pump_rx(struct vsock *v)
 				break;
 		}
 		struct virtq_chain chain;
-		struct capsa_error err = { 0 };
-		int r = virtq_pop(queue(v, VSOCK_Q_RX), v->t->mem, &chain, &err);
-		if (r < 0) {
-			virtio_mmio_fault(v->t, "receive queue: %s", err.msg);
-			break;
-		}
-		if (r == 0)
+		if (virtio_mmio_pop(v->t, VSOCK_Q_RX, "receive queue", &chain) <= 0)
 			break;
 		if (chain.in_len < HDR_SIZE) {
 			virtio_mmio_fault(v->t, "receive buffer of %llu bytes cannot hold a packet header",
@@ -156,13 +150,7 @@ static void process_tx(struct vsock *v)
 	bool used = false;
 	while (virtio_mmio_running(v->t)) {
 		struct virtq_chain chain;
-		struct capsa_error err = { 0 };
-		int r = virtq_pop(queue(v, VSOCK_Q_TX), v->t->mem, &chain, &err);
-		if (r < 0) {
-			virtio_mmio_fault(v->t, "transmit queue: %s", err.msg);
-			break;
-		}
-		if (r == 0)
+		if (virtio_mmio_pop(v->t, VSOCK_Q_TX, "transmit queue", &chain) <= 0)
 			break;
 		virtio_vsock_handle_tx(v, &chain);
 		virtq_push(queue(v, VSOCK_Q_TX), chain.head, 0);

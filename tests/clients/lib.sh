@@ -120,6 +120,8 @@ wait_for() {
 	done
 }
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
+# a terminal's output without its carriage returns
+crlf() { tr -d '\r'; }
 
 no_procs() { [ -z "$(procs_matching "$@")" ]; }
 

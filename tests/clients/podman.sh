@@ -21,7 +21,10 @@ TRAPPER='trap "echo got TERM; exit 42" TERM; echo ready; while :; do sleep 0.1; 
 
 state() { pm inspect -f '{{.State.Status}}' "$1"; }
 exit_code() { pm inspect -f '{{.State.ExitCode}}' "$1"; }
-ticks() { pm logs "$1" 2>/dev/null | grep -c '^tick '; }
+log_count() { pm logs "$1" 2>/dev/null | grep -c "$2"; }   # ID PATTERN
+log_count_gt() { [ "$(log_count "$1" "$2")" -gt "$3" ]; }   # ID PATTERN N
+log_has() { pm logs "$1" 2>/dev/null | grep -qx "$2"; }   # ID LINE
+ticks() { log_count "$1" '^tick '; }
 is_running() { [ "$(state "$1")" = running ]; }
 # the container list must be empty and the runtime must have forgotten the container
 gone() {
@@ -38,7 +41,6 @@ run_d() {
 	id=$(pm run -d "$@") || fail "podman run -d $*"
 	echo "$id"
 }
-crlf() { tr -d '\r'; }
 # the terminal size as the container sees it; the client sets it just after start, so wait for it
 STTY_SIZE='i=0; until s=$(stty size 2>/dev/null); [ -n "$s" ] || [ $i -ge 100 ]; do i=$((i+1)); sleep 0.1; done; echo "size:$s"'
 
@@ -117,7 +119,7 @@ detach-exec)
 
 pause-unpause)
 	id=$(run_d "$IMAGE" sh -c "$TICKER") || exit 1
-	wait_for 20 sh -c "[ \$(podman --runtime '$RT' logs $id | grep -c '^tick ') -ge 2 ]" || fail "no ticks from the container"
+	wait_for 20 log_count_gt "$id" '^tick ' 1 || fail "no ticks from the container"
 	pm pause "$id" > /dev/null || fail "podman pause"
 	[ "$(state "$id")" = paused ] || fail "state after pause: $(state "$id")"
 	sleep 0.5; a=$(ticks "$id"); sleep 1.5; b=$(ticks "$id")
@@ -125,7 +127,7 @@ pause-unpause)
 	pm exec "$id" true 2>/dev/null && fail "exec into a paused container succeeded"
 	pm unpause "$id" > /dev/null || fail "podman unpause"
 	is_running "$id" || fail "state after unpause: $(state "$id")"
-	wait_for 10 sh -c "[ \$(podman --runtime '$RT' logs $id | grep -c '^tick ') -gt $b ]" ||
+	wait_for 10 log_count_gt "$id" '^tick ' "$b" ||
 		fail "no ticks after unpause (still $b)"
 	out=$(pm exec "$id" echo alive) || fail "exec after unpause exited $?"
 	[ "$out" = alive ] || fail "exec after unpause: '$out'"
@@ -135,7 +137,7 @@ pause-unpause)
 
 stop-start)
 	id=$(run_d "$IMAGE" sh -c "$TICKER") || exit 1
-	wait_for 20 sh -c "[ \$(podman --runtime '$RT' logs $id | grep -c '^tick ') -ge 1 ]" || fail "no ticks from the container"
+	wait_for 20 log_count_gt "$id" '^tick ' 0 || fail "no ticks from the container"
 	# PID 1 ignores SIGTERM: stop -t 1 must fall back to SIGKILL after 1 s
 	t0=$(ms_now)
 	pm stop -t 1 "$id" > /dev/null 2> "$T/stop.err" || fail "podman stop -t 1: $(cat "$T/stop.err")"
@@ -148,7 +150,7 @@ stop-start)
 	# start it again: a new create and start with the same ID
 	pm start "$id" > /dev/null || fail "podman start"
 	is_running "$id" || fail "state after start: $(state "$id")"
-	wait_for 20 sh -c "[ \$(podman --runtime '$RT' logs $id | grep -c '^tick 1\$') -ge 2 ]" ||
+	wait_for 20 log_count_gt "$id" '^tick 1$' 1 ||
 		fail "the restarted container did not print its first tick again"
 	out=$(pm exec "$id" echo again) || fail "exec after start exited $?"
 	[ "$out" = again ] || fail "exec after start: '$out'"
@@ -160,7 +162,7 @@ stop-start)
 
 stop-signal)
 	id=$(run_d "$IMAGE" sh -c "$TRAPPER") || exit 1
-	wait_for 20 sh -c "podman --runtime '$RT' logs $id | grep -qx ready" || fail "the container did not start its loop"
+	wait_for 20 log_has "$id" ready || fail "the container did not start its loop"
 	t0=$(ms_now)
 	pm stop -t 30 "$id" > /dev/null || fail "podman stop"
 	dt=$(($(ms_now) - t0))
@@ -173,7 +175,7 @@ stop-signal)
 
 rm-force)
 	id=$(run_d "$IMAGE" sh -c "$TRAPPER") || exit 1
-	wait_for 20 sh -c "podman --runtime '$RT' logs $id | grep -qx ready" || fail "the container did not start its loop"
+	wait_for 20 log_has "$id" ready || fail "the container did not start its loop"
 	out=$(pm rm -f "$id") || fail "podman rm -f of a running container exited $?"
 	[ "$out" = "$id" ] || fail "podman rm -f printed '$out'"
 	gone "$id"
